@@ -1,0 +1,3 @@
+from ppo_bench.train import cli
+
+cli()

@@ -1,0 +1,303 @@
+"""The one training loop: every objective, K independent members at once (a plain run is K = 1)."""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from collections import deque
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from ppo_bench.envs import MemberEnvs, env_seed
+from ppo_bench.gae import gae
+from ppo_bench.networks import ActorCritic
+from ppo_bench.normalizers import RewardScaler, RunningMeanStd, normalize
+from ppo_bench.objective import adapt_beta, gaussian_entropy, gaussian_kl, gaussian_log_prob, surrogate_loss, value_loss
+from ppo_bench.policy import SavedPolicy, evaluate
+from ppo_bench.record import RunRecord
+from ppo_bench.settings import ConfigError, TrainSettings, settings_to_dict
+from ppo_bench.wandb_mirror import WandbMirror
+
+
+def run_name(settings: TrainSettings) -> str:
+    return f"{settings.env.id}/{settings.objective.name}/s{settings.seed}"
+
+
+def train(settings: TrainSettings, run_dir: Path, group: str | None = None) -> str:
+    """Trains one run into `run_dir`; returns its final status (finished or diverged)."""
+    return train_population([settings], [run_dir], group)[0]
+
+
+def _check_population(members: list[TrainSettings]) -> None:
+    """Members may differ only in seed and objective: anything else would not be one population."""
+    first = members[0]
+    for m in members[1:]:
+        if replace(m, seed=first.seed, objective=first.objective, logger=first.logger) != first:
+            raise ConfigError("population: members may differ only in seed, objective and logger settings")
+
+
+def train_population(members: list[TrainSettings], run_dirs: list[Path], group: str | None = None) -> list[str]:
+    """Trains K independent members together, each into its own run folder; returns each member's final status."""
+    _check_population(members)
+    shared = members[0]
+    torch.set_num_threads(shared.torch_threads)
+    records = [RunRecord(d, m, {"population_size": len(members), "member": k})
+               for k, (m, d) in enumerate(zip(members, run_dirs))]
+    mirrors = [WandbMirror(m.logger, d, run_name(m), m.logger.group or group or Path(d).name,
+                           [m.env.id, m.objective.name, *m.logger.tags], settings_to_dict(m))
+               for m, d in zip(members, run_dirs)]
+    statuses = ["running"] * len(members)
+    try:
+        _Trainer(members, records, mirrors, statuses).run()
+    except BaseException as error:
+        reason = "interrupted" if isinstance(error, KeyboardInterrupt) else f"{type(error).__name__}: {error}"
+        for k, record in enumerate(records):
+            if statuses[k] == "running":
+                statuses[k] = "failed"
+                record.set_status("failed", reason)
+        raise
+    finally:
+        for record, mirror, status in zip(records, mirrors, statuses):
+            record.close()
+            mirror.finish(status)
+    return statuses
+
+
+class _Trainer:
+    def __init__(self, members: list[TrainSettings], records: list[RunRecord], mirrors: list[WandbMirror],
+                 statuses: list[str]):
+        self.members, self.records, self.mirrors, self.statuses = members, records, mirrors, statuses
+        s = self.s = members[0]
+        self.K, self.n, self.T = len(members), s.env.num_envs, s.rollout_steps
+        self.generators = [torch.Generator().manual_seed(m.seed) for m in members]
+        self.envs = MemberEnvs(s.env.id, [m.seed for m in members], self.n)
+        self.net = ActorCritic(self.envs.obs_dim, self.envs.act_dim, s.hidden_sizes, s.details.init, self.generators)
+        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=s.learning_rate, eps=s.details.adam_eps,
+                                          foreach=True)
+        self.clip_eps = torch.tensor([math.inf if m.objective.clip_eps is None else m.objective.clip_eps
+                                      for m in members])
+        self.beta = torch.tensor([m.objective.kl_beta for m in members])
+        self.kl_target = torch.tensor([math.nan if m.objective.kl_target is None else m.objective.kl_target
+                                       for m in members])
+        d = s.details
+        self.obs_stats = RunningMeanStd(self.K, (self.envs.obs_dim,)) if d.obs_norm else None
+        self.reward_scaler = RewardScaler(self.K, self.n, s.gamma, d.reward_clip) if d.reward_scale else None
+        self.live = np.ones(self.K, dtype=bool)
+        self.global_step = 0
+        self.recent_returns = [deque(maxlen=10) for _ in members]
+        self.next_eval = s.eval_every if s.eval_every else None
+
+    # -- rollout -------------------------------------------------------------------------------------------------
+    def normalize_obs(self, obs: np.ndarray) -> np.ndarray:
+        if self.obs_stats is None:
+            return obs
+        return normalize(obs, self.obs_stats.mean, self.obs_stats.var, self.s.details.obs_clip)
+
+    def rollout(self, obs: np.ndarray) -> tuple[dict[str, torch.Tensor], np.ndarray]:
+        """Collects T steps of every env with the current policies; returns the batch as [K, B, ...] and the obs."""
+        K, n, T, A = self.K, self.n, self.T, self.envs.act_dim
+        noise = torch.stack([torch.randn(T, n, A, generator=g) for g in self.generators], 1)  # [T, K, n, A]
+        buf = {name: np.zeros((T, K, n, *shape), dtype=np.float32) for name, shape in
+               (("obs", (self.envs.obs_dim,)), ("actions", (A,)), ("means", (A,)), ("log_probs", ()), ("values", ()))}
+        rewards, truncated_values = np.zeros((T, K, n)), np.zeros((T, K, n))
+        terminated, dones = np.zeros((T, K, n), dtype=bool), np.zeros((T, K, n), dtype=bool)
+        log_std = self.net.log_std.detach()
+        std = torch.exp(log_std)[:, None]
+        dead = ~self.live
+        for t in range(T):
+            if self.obs_stats is not None:
+                self.obs_stats.update(obs)
+            obs_n = torch.as_tensor(self.normalize_obs(obs), dtype=torch.float32)
+            with torch.no_grad():
+                mean, value = self.net.policy_mean(obs_n), self.net.value(obs_n)
+                action = mean + std * noise[t]
+                log_prob = gaussian_log_prob(action, mean, log_std)
+            env_action = action.numpy()
+            if dead.any():
+                env_action = np.where(dead[:, None, None], 0.0, env_action)
+            step, ended = self.envs.step(env_action)
+            self.global_step += n
+            for name, x in (("obs", obs_n), ("actions", action), ("means", mean), ("log_probs", log_prob),
+                            ("values", value)):
+                buf[name][t] = x.numpy()
+            done = step.terminated | step.truncated
+            truncated_only = step.truncated & ~step.terminated
+            if truncated_only.any():  # bootstrap from the final observation's value; termination does not
+                final = torch.as_tensor(self.normalize_obs(step.final_obs), dtype=torch.float32)
+                with torch.no_grad():
+                    truncated_values[t] = np.where(truncated_only, self.net.value(final).numpy(), 0.0)
+            r = step.rewards
+            if self.reward_scaler is not None:
+                r = self.reward_scaler(r, done)
+            elif self.s.details.reward_clip is not None:
+                r = np.clip(r, -self.s.details.reward_clip, self.s.details.reward_clip)
+            rewards[t], terminated[t], dones[t] = r, step.terminated, done
+            self.log_episodes(ended)
+            obs = step.obs
+        with torch.no_grad():
+            last_value = self.net.value(torch.as_tensor(self.normalize_obs(obs), dtype=torch.float32)).numpy()
+        values = buf["values"].astype(np.float64)
+        next_values = np.concatenate([values[1:], last_value[None]])
+        next_values = np.where(dones, truncated_values, next_values)  # 0 after termination, V(final obs) after truncation
+        advantages, returns = gae(rewards, values, next_values, dones, self.s.gamma, self.s.gae_lambda)
+        buf["advantages"], buf["returns"] = advantages, returns
+        to_members = lambda x: torch.as_tensor(  # noqa: E731  [T, K, n, ...] -> [K, T*n, ...]
+            np.ascontiguousarray(np.swapaxes(x, 0, 1)).reshape(K, T * n, *x.shape[3:]), dtype=torch.float32)
+        return {name: to_members(x) for name, x in buf.items()}, obs
+
+    def log_episodes(self, ended: list[tuple[int, float, int]]) -> None:
+        for k, episode_return, length in ended:
+            if not self.live[k]:
+                continue
+            self.records[k].episodes.append([(self.global_step, episode_return, length)])
+            self.recent_returns[k].append(episode_return)
+            self.mirrors[k].log({"global_step": self.global_step, "episode/return": episode_return,
+                                 "episode/length": length})
+
+    # -- update --------------------------------------------------------------------------------------------------
+    def update(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """K epochs of minibatch Adam on the objective; returns per-member diagnostics ([K] each)."""
+        s, K = self.s, self.K
+        B, M = s.batch_size, s.minibatch_size
+        advantages = batch["advantages"]
+        if s.details.adv_norm == "batch":
+            advantages = (advantages - advantages.mean(1, keepdim=True)) / (advantages.std(1, keepdim=True) + 1e-8)
+        old_log_std = self.net.log_std.detach().clone()
+        live = torch.as_tensor(self.live)
+        sums = {"policy_loss": torch.zeros(K), "value_loss": torch.zeros(K), "grad_norm": torch.zeros(K)}
+        steps = 0
+        params = list(self.net.parameters())
+        for _ in range(s.epochs):
+            order = torch.stack([torch.randperm(B, generator=g) for g in self.generators])  # own order per member
+            for start in range(0, s.num_minibatches * M, M):
+                index = order[:, start:start + M]
+                take = lambda x: torch.gather(  # noqa: E731
+                    x, 1, index.view(K, M, *[1] * (x.dim() - 2)).expand(K, M, *x.shape[2:]))
+                obs, actions = take(batch["obs"]), take(batch["actions"])
+                adv = take(advantages)
+                if s.details.adv_norm == "minibatch":
+                    adv = (adv - adv.mean(1, keepdim=True)) / (adv.std(1, keepdim=True) + 1e-8)
+                mean = self.net.policy_mean(obs)
+                log_std = self.net.log_std
+                policy = surrogate_loss(gaussian_log_prob(actions, mean, log_std), take(batch["log_probs"]), adv,
+                                        gaussian_kl(take(batch["means"]), old_log_std, mean, log_std),
+                                        self.clip_eps, self.beta)
+                v_loss = value_loss(self.net.value(obs), take(batch["values"]), take(batch["returns"]),
+                                    s.details.value_clip_eps)
+                member_loss = policy.loss + v_loss
+                finite = torch.isfinite(member_loss.detach())
+                if not finite[live].all():
+                    self.mark_diverged(~finite.numpy() & self.live, "non-finite loss")
+                    live = torch.as_tensor(self.live)
+                    if not self.live.any():
+                        return {}
+                self.optimizer.zero_grad(set_to_none=False)
+                torch.where(live, member_loss, 0.0).sum().backward()
+                grad_norm = torch.cat([p.grad.flatten(1) for p in params], 1).norm(dim=1)
+                if s.details.max_grad_norm is not None:  # each member clipped by its own norm
+                    scale = torch.clamp(s.details.max_grad_norm / (grad_norm + 1e-6), max=1.0)
+                    for p in params:
+                        p.grad.mul_(scale.view(K, *[1] * (p.dim() - 1)))
+                self.optimizer.step()
+                sums["policy_loss"] += policy.loss.detach()
+                sums["value_loss"] += v_loss.detach()
+                sums["grad_norm"] += grad_norm
+                steps += 1
+        diagnostics = {name: total / max(steps, 1) for name, total in sums.items()}
+        with torch.no_grad():  # the updated policy against the old one over the whole batch
+            mean, log_std = self.net.policy_mean(batch["obs"]), self.net.log_std
+            ratio = torch.exp(gaussian_log_prob(batch["actions"], mean, log_std) - batch["log_probs"])
+            kl = gaussian_kl(batch["means"], old_log_std, mean, log_std).mean(1)
+            diagnostics.update(
+                kl=kl, clip_fraction=((ratio - 1).abs() > self.clip_eps[:, None]).float().mean(1),
+                ratio_min=ratio.min(1).values, ratio_mean=ratio.mean(1), ratio_max=ratio.max(1).values,
+                entropy=gaussian_entropy(log_std), beta=self.beta.clone())
+            weights_finite = torch.stack([torch.isfinite(p).flatten(1).all(1) for p in params]).all(0)
+        bad = (~weights_finite.numpy() | ~torch.isfinite(kl).numpy()) & self.live
+        exploded = (diagnostics["ratio_max"].numpy() > self.s.max_ratio) & self.live
+        self.mark_diverged(bad, "non-finite weights or KL")
+        self.mark_diverged(exploded, f"probability ratio above max_ratio={self.s.max_ratio:g}")
+        self.beta = adapt_beta(self.beta, kl, self.kl_target)  # used by the next policy update
+        return diagnostics
+
+    def mark_diverged(self, which: np.ndarray, reason: str) -> None:
+        for k in np.nonzero(which)[0]:
+            self.live[k] = False
+            self.statuses[k] = "diverged"
+            self.records[k].global_step = self.global_step
+            self.records[k].set_status("diverged", f"{reason} at env step {self.global_step}")
+
+    # -- the loop ------------------------------------------------------------------------------------------------
+    def run(self) -> None:
+        s = self.s
+        start = time.time()
+        show = {"on": True, "off": False, "auto": sys.stderr.isatty()}[s.progress]
+        label = run_name(s) if self.K == 1 else f"{s.env.id} ×{self.K}"
+        bar = tqdm(total=s.num_iterations * s.batch_size, unit="step", desc=label, disable=not show, leave=False)
+        obs = self.envs.reset()
+        try:
+            for iteration in range(1, s.num_iterations + 1):
+                learning_rate = s.learning_rate * (1 - (iteration - 1) / s.num_iterations if s.details.lr_anneal else 1)
+                for group in self.optimizer.param_groups:
+                    group["lr"] = learning_rate
+                batch, obs = self.rollout(obs)
+                explained = explained_variance(batch["values"], batch["returns"])
+                was_live = self.live.copy()
+                diagnostics = self.update(batch)
+                wall = time.time() - start
+                for k in np.nonzero(was_live)[0]:
+                    row = {"iteration": iteration, "global_step": self.global_step, "wall_time": wall,
+                           "sps": self.global_step / wall, "learning_rate": learning_rate,
+                           "explained_variance": float(explained[k])}
+                    row.update({name: float(value[k]) for name, value in diagnostics.items()})
+                    self.records[k].metrics.append([tuple(row.get(c, math.nan) for c in self.records[k].metrics.columns)])
+                    self.mirrors[k].log(row)
+                    self.records[k].global_step = self.global_step
+                if not self.live.any():
+                    return
+                if self.next_eval is not None and self.global_step >= self.next_eval:
+                    self.evaluate()
+                    self.next_eval += s.eval_every * math.ceil((self.global_step + 1 - self.next_eval) / s.eval_every)
+                bar.update(s.batch_size)
+                recent = [np.mean(r) for r, alive in zip(self.recent_returns, self.live) if alive and r]
+                bar.set_postfix(sps=f"{self.K * self.global_step / wall:.0f}",
+                                ret=f"{np.mean(recent):.1f}" if recent else "-")
+            if s.eval_every:
+                self.evaluate()
+            for k in np.nonzero(self.live)[0]:
+                if s.save_policy:
+                    self.policy(k).save(self.records[k].dir / "policy.pt")
+                self.statuses[k] = "finished"
+                self.records[k].set_status("finished")
+        finally:
+            bar.close()
+            self.envs.close()
+
+    def policy(self, k: int) -> SavedPolicy:
+        stats = self.obs_stats
+        return SavedPolicy.from_member(self.net, k, self.s.env.id, None if stats is None else stats.mean,
+                                       None if stats is None else stats.var, self.s.details.obs_clip)
+
+    def evaluate(self) -> None:
+        """Deterministic episodes with the normaliser frozen; logged apart from training episodes."""
+        for k in np.nonzero(self.live)[0]:
+            results = evaluate(self.policy(k), self.s.eval_episodes, eval_seed(self.members[k].seed))
+            self.records[k].evals.append([(self.global_step, i, ret, length) for i, (ret, length) in enumerate(results)])
+            self.mirrors[k].log({"global_step": self.global_step, "eval/return": float(np.mean([r for r, _ in results])),
+                                 "eval/length": float(np.mean([n for _, n in results]))})
+
+
+def eval_seed(member_seed: int) -> int:
+    """Evaluation episodes use seeds apart from every training environment's."""
+    return env_seed(member_seed, 1_000_000) % 2**31
+
+
+def explained_variance(values: torch.Tensor, returns: torch.Tensor) -> np.ndarray:
+    """1 - Var[R - V] / Var[R] per member. [K, B] -> [K]."""
+    var_returns = returns.var(1)
+    return (1 - (returns - values).var(1) / var_returns).numpy()

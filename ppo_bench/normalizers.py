@@ -1,0 +1,48 @@
+"""Running statistics with a member axis: each of the K members keeps its own (never a shared normaliser)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+
+class RunningMeanStd:
+    """Mean and variance of a stream of [K, B, *shape] samples, per member, merged with Chan et al.'s parallel rule."""
+
+    def __init__(self, members: int, shape: tuple[int, ...] = ()):
+        self.mean = np.zeros((members, *shape))
+        self.var = np.ones((members, *shape))
+        self.count = np.full(members, 1e-4)
+
+    def update(self, x: np.ndarray) -> None:
+        batch_mean, batch_var, n = x.mean(1), x.var(1), x.shape[1]
+        count = self.count.reshape(-1, *[1] * (x.ndim - 2))
+        total = count + n
+        delta = batch_mean - self.mean
+        self.mean = self.mean + delta * n / total
+        self.var = (self.var * count + batch_var * n + delta**2 * count * n / total) / total
+        self.count = self.count + n
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {"mean": self.mean.copy(), "var": self.var.copy(), "count": self.count.copy()}
+
+
+def normalize(x: np.ndarray, mean: np.ndarray, var: np.ndarray, clip: float | None) -> np.ndarray:
+    """(x - mean) / sqrt(var + 1e-8), clipped to ±clip. x [K, B, D]; mean, var [K, D]."""
+    z = (x - mean[:, None]) / np.sqrt(var[:, None] + 1e-8)
+    return z if clip is None else np.clip(z, -clip, clip)
+
+
+class RewardScaler:
+    """Divides rewards by the running std of each env's discounted return (ppo2's VecNormalize for rewards)."""
+
+    def __init__(self, members: int, envs: int, gamma: float, clip: float | None):
+        self.returns = np.zeros((members, envs))
+        self.stats = RunningMeanStd(members)
+        self.gamma, self.clip = gamma, clip
+
+    def __call__(self, rewards: np.ndarray, dones: np.ndarray) -> np.ndarray:
+        self.returns = self.returns * self.gamma + rewards
+        self.stats.update(self.returns)
+        self.returns[dones] = 0.0
+        scaled = rewards / np.sqrt(self.stats.var[:, None] + 1e-8)
+        return scaled if self.clip is None else np.clip(scaled, -self.clip, self.clip)

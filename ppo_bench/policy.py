@@ -1,0 +1,67 @@
+"""A trained policy on its own: weights plus the frozen observation normaliser; saved, reloaded, evaluated."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+import torch
+
+from ppo_bench.networks import ActorCritic, mlp
+from ppo_bench.normalizers import normalize
+
+
+@dataclass
+class SavedPolicy:
+    """One member's deterministic policy: action = mean of the Gaussian on the normalised observation."""
+
+    env_id: str
+    weights: list[torch.Tensor]  # [1, in, out] each
+    biases: list[torch.Tensor]  # [1, 1, out] each
+    obs_mean: np.ndarray | None  # [obs_dim]; None when observations are not normalised
+    obs_var: np.ndarray | None
+    obs_clip: float | None
+
+    @classmethod
+    def from_member(cls, net: ActorCritic, member: int, env_id: str, obs_mean: np.ndarray | None,
+                    obs_var: np.ndarray | None, obs_clip: float | None) -> SavedPolicy:
+        take = lambda params: [p.detach()[member:member + 1].clone() for p in params]  # noqa: E731
+        copy = lambda x: None if x is None else np.array(x[member])  # noqa: E731
+        return cls(env_id, take(net.policy_weights), take(net.policy_biases), copy(obs_mean), copy(obs_var), obs_clip)
+
+    def act(self, obs: np.ndarray) -> np.ndarray:
+        """obs [B, obs_dim] -> deterministic actions [B, act_dim] (before clipping to the action bounds)."""
+        x = obs.reshape(len(obs), -1).astype(np.float64)[None]
+        if self.obs_mean is not None:
+            x = normalize(x, self.obs_mean[None], self.obs_var[None], self.obs_clip)
+        with torch.no_grad():
+            return mlp(torch.as_tensor(x, dtype=torch.float32), self.weights, self.biases)[0].numpy()
+
+    def save(self, path: Path) -> None:
+        torch.save({"env_id": self.env_id, "weights": self.weights, "biases": self.biases, "obs_mean": self.obs_mean,
+                    "obs_var": self.obs_var, "obs_clip": self.obs_clip}, path)
+
+    @classmethod
+    def load(cls, path: Path) -> SavedPolicy:
+        return cls(**torch.load(path, weights_only=False))
+
+
+def evaluate(policy: SavedPolicy, episodes: int, seed: int) -> list[tuple[float, int]]:
+    """Runs `episodes` deterministic episodes (episode i reset with seed + i); returns (return, length) of each."""
+    env = gym.make(policy.env_id)
+    low, high = env.action_space.low, env.action_space.high
+    results = []
+    try:
+        for episode in range(episodes):
+            obs, _ = env.reset(seed=seed + episode)
+            total, length, done = 0.0, 0, False
+            while not done:
+                action = np.clip(policy.act(np.asarray(obs)[None])[0], low, high)
+                obs, reward, terminated, truncated, _ = env.step(action.reshape(env.action_space.shape))
+                total, length, done = total + float(reward), length + 1, terminated or truncated
+            results.append((total, length))
+    finally:
+        env.close()
+    return results

@@ -1,0 +1,130 @@
+"""The run folder: the self-describing source of truth for one run (one member), appended and flushed as it goes.
+
+    config.yaml    resolved settings, with the objective's derived name and title
+    meta.json      git commit and dirty flag, package versions, command line, machine, start time
+    status.json    running / finished / diverged / failed, with the reason and the env steps reached
+    metrics.csv    one row per iteration (METRIC_COLUMNS)
+    episodes.csv   every finished training episode: global_step, return, length
+    eval.csv       deterministic evaluation episodes: global_step, episode, return, length
+    policy.pt      the final policy with its observation normaliser (ppo_bench.policy.SavedPolicy)
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ppo_bench.settings import ConfigError, TrainSettings, settings_to_dict
+
+METRIC_COLUMNS = ("iteration", "global_step", "wall_time", "sps", "learning_rate", "policy_loss", "value_loss",
+                  "entropy", "kl", "clip_fraction", "beta", "ratio_min", "ratio_mean", "ratio_max",
+                  "explained_variance", "grad_norm")
+EPISODE_COLUMNS = ("global_step", "return", "length")
+EVAL_COLUMNS = ("global_step", "episode", "return", "length")
+STATUSES = ("running", "finished", "diverged", "failed")
+PACKAGES = ("ppo-bench", "torch", "numpy", "gymnasium", "mujoco", "hydra-core", "omegaconf", "wandb")
+
+
+def git_state() -> dict[str, Any]:
+    """Commit and dirty flag of the checkout this package runs from (None when it is not a git checkout)."""
+    root = Path(__file__).resolve().parent.parent
+
+    def git(*args: str) -> str | None:
+        try:
+            out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        return out.stdout.strip() if out.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    return {"git_commit": commit, "git_dirty": None if commit is None else bool(dirty)}
+
+
+def package_versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {"python": platform.python_version()}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def read_status(run_dir: Path) -> dict[str, Any] | None:
+    path = Path(run_dir) / "status.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text)
+    os.replace(tmp, path)
+
+
+class _CsvLog:
+    def __init__(self, path: Path, columns: tuple[str, ...]):
+        self.columns = columns
+        self.file = open(path, "a", newline="")
+        self.writer = csv.writer(self.file)
+        self.writer.writerow(columns)
+        self.file.flush()
+
+    def append(self, rows: list[tuple]) -> None:
+        self.writer.writerows(rows)
+        self.file.flush()
+
+    def close(self) -> None:
+        self.file.close()
+
+
+class RunRecord:
+    """Creates a new run folder (refusing one that already holds a run) and appends to it."""
+
+    def __init__(self, run_dir: Path, settings: TrainSettings, extra_meta: dict[str, Any] | None = None):
+        self.dir = Path(run_dir)
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ConfigError(f"output folder {self.dir}: cannot be created ({error.strerror}); choose a writable "
+                              "hydra.run.dir / hydra.sweep.dir") from None
+        if not os.access(self.dir, os.W_OK):
+            raise ConfigError(f"output folder {self.dir}: not writable; choose a writable hydra.run.dir / "
+                              "hydra.sweep.dir")
+        existing = read_status(self.dir)
+        if existing is not None:
+            raise ConfigError(f"output folder {self.dir}: already holds a run (status {existing['status']}); runs are "
+                              "never overwritten, choose another hydra.run.dir")
+        self.start = time.time()
+        self.global_step = 0
+        (self.dir / "config.yaml").write_text(yaml.safe_dump(settings_to_dict(settings), sort_keys=False,
+                                                             allow_unicode=True))
+        meta = {"command": [sys.executable, *sys.argv], "cwd": os.getcwd(), "host": socket.gethostname(),
+                "platform": platform.platform(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                **git_state(), "packages": package_versions(), **(extra_meta or {})}
+        (self.dir / "meta.json").write_text(json.dumps(meta, indent=2))
+        self.set_status("running")
+        self.metrics = _CsvLog(self.dir / "metrics.csv", METRIC_COLUMNS)
+        self.episodes = _CsvLog(self.dir / "episodes.csv", EPISODE_COLUMNS)
+        self.evals = _CsvLog(self.dir / "eval.csv", EVAL_COLUMNS)
+
+    def set_status(self, status: str, reason: str | None = None) -> None:
+        assert status in STATUSES, status
+        _write_atomic(self.dir / "status.json", json.dumps(
+            {"status": status, "reason": reason, "global_step": self.global_step,
+             "wall_time": round(time.time() - self.start, 3), "updated": time.strftime("%Y-%m-%dT%H:%M:%S%z")}))
+
+    def close(self) -> None:
+        for log in (self.metrics, self.episodes, self.evals):
+            log.close()

@@ -1,0 +1,284 @@
+"""Typed, frozen settings: the only form of the config the training code sees.
+
+Hydra composes a DictConfig at the edge (ppo_bench.train); `settings_from_dict` checks it and turns it into these
+dataclasses once. Nothing writes back into the config at run time; derived numbers are properties.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """Bad user input: the message is one line naming the field and what is allowed."""
+
+
+@dataclass(frozen=True)
+class ObjectiveSettings:
+    """One member of the objective family L = E[min(rÂ, clip(r,1-ε,1+ε)Â)] - β E[KL(π_old || π)] (PAPER.md §1)."""
+
+    clip_eps: float | None = 0.2
+    """ε of the clipped surrogate; null turns clipping off."""
+    kl_beta: float = 0.0
+    """β of the KL penalty (the starting β when kl_target is set); 0 turns the penalty off."""
+    kl_target: float | None = None
+    """d_targ of the adaptive-β rule (section 4); null keeps β fixed."""
+
+    @property
+    def name(self) -> str:
+        """Short label derived from the numbers, e.g. `clip0.2`, `kl_adaptive0.01`, `clip0.2+kl_fixed1`."""
+        parts = []
+        if self.clip_eps is not None:
+            parts.append(f"clip{self.clip_eps:g}")
+        if self.kl_target is not None:
+            start = "" if self.kl_beta == 1.0 else f"_beta{self.kl_beta:g}"
+            parts.append(f"kl_adaptive{self.kl_target:g}{start}")
+        elif self.kl_beta > 0:
+            parts.append(f"kl_fixed{self.kl_beta:g}")
+        return "+".join(parts) or "none"
+
+    @property
+    def title(self) -> str:
+        """Table 1 style label derived from the numbers, e.g. `Clipping, ε = 0.2`."""
+        parts = []
+        if self.clip_eps is not None:
+            parts.append(f"Clipping, ε = {self.clip_eps:g}")
+        if self.kl_target is not None:
+            start = "" if self.kl_beta == 1.0 else f", β0 = {self.kl_beta:g}"
+            parts.append(f"Adaptive KL, d_targ = {self.kl_target:g}{start}")
+        elif self.kl_beta > 0:
+            parts.append(f"Fixed KL, β = {self.kl_beta:g}")
+        return " + ".join(parts) or "No clipping or penalty"
+
+
+@dataclass(frozen=True)
+class EnvSettings:
+    """Which task, and how many copies of it each member steps."""
+
+    id: str = "InvertedPendulum-v5"
+    """Gymnasium id; any registered id with a Box action space works."""
+    num_envs: int = 1
+    """Environments per member; the paper uses 1 for MuJoCo."""
+    backend: str = "gymnasium"
+    """Environment implementation: gymnasium."""
+
+
+@dataclass(frozen=True)
+class DetailSettings:
+    """Implementation details that the literature shows matter; presets `paper` (2017 code) and `modern` (ppo2/CleanRL)."""
+
+    obs_norm: bool = True
+    """Normalise observations by a running mean/std (frozen during evaluation)."""
+    obs_clip: float | None = 5.0
+    """Clip normalised observations to ±obs_clip; null for no clip."""
+    adv_norm: str = "batch"
+    """Advantage standardisation: batch (whole rollout), minibatch, or none."""
+    value_clip_eps: float | None = 0.2
+    """ε of the clipped value loss (its own, never the policy's); null for a plain squared error."""
+    init: str = "normc"
+    """Weight init: normc (2017 code: unit-norm columns, policy head 0.01) or orthogonal (ppo2: gain √2, heads 0.01/1)."""
+    max_grad_norm: float | None = None
+    """Clip each member's gradient to this global norm; null for no clip."""
+    lr_anneal: bool = False
+    """Anneal the learning rate linearly to 0 over training."""
+    adam_eps: float = 1e-5
+    """Adam's epsilon."""
+    reward_scale: bool = False
+    """Divide rewards by the running std of the discounted return."""
+    reward_clip: float | None = None
+    """Clip (scaled) rewards to ±reward_clip; null for no clip."""
+
+
+@dataclass(frozen=True)
+class LoggerSettings:
+    """The wandb mirror of the run record."""
+
+    mode: str = "auto"
+    """auto (online if credentials exist, else offline), online, offline, or disabled."""
+    project: str = "ppo-bench"
+    """wandb project."""
+    entity: str | None = None
+    """wandb entity (user or team); null for the default."""
+    group: str | None = None
+    """wandb group; null means the sweep folder's name (or the run's, outside a sweep)."""
+    tags: tuple[str, ...] = ()
+    """Extra wandb tags; env and objective are always added."""
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    """Everything one run needs; Table 3 and section 6.1 of the paper as defaults."""
+
+    objective: ObjectiveSettings = field(default_factory=ObjectiveSettings)
+    env: EnvSettings = field(default_factory=EnvSettings)
+    details: DetailSettings = field(default_factory=DetailSettings)
+    logger: LoggerSettings = field(default_factory=LoggerSettings)
+    seed: int = 1
+    """Seeds the environments, the network init, the action noise and the minibatch order."""
+    total_timesteps: int = 1_000_000
+    """Environment steps per member (all its envs together)."""
+    rollout_steps: int = 2048
+    """Horizon T: steps per environment in one rollout."""
+    epochs: int = 10
+    """Passes over each rollout."""
+    minibatch_size: int = 64
+    """Samples per gradient step."""
+    learning_rate: float = 3e-4
+    """Adam stepsize."""
+    gamma: float = 0.99
+    """Discount γ."""
+    gae_lambda: float = 0.95
+    """GAE λ."""
+    hidden_sizes: tuple[int, ...] = (64, 64)
+    """Hidden layers of the policy and of the separate value network (tanh)."""
+    eval_every: int = 0
+    """Deterministic evaluation every this many env steps (and at the end); 0 turns evaluation off."""
+    eval_episodes: int = 10
+    """Episodes per evaluation."""
+    max_ratio: float = 1e6
+    """A probability ratio above this (or any non-finite loss or weight) marks the run diverged."""
+    torch_threads: int = 1
+    """torch intra-op threads; 1 is fastest for these small networks."""
+    progress: str = "auto"
+    """Progress bar: auto (only on a terminal), on, or off."""
+    save_policy: bool = True
+    """Save the final policy with its observation normaliser as policy.pt."""
+
+    @property
+    def batch_size(self) -> int:
+        return self.rollout_steps * self.env.num_envs
+
+    @property
+    def num_minibatches(self) -> int:
+        return self.batch_size // self.minibatch_size
+
+    @property
+    def num_iterations(self) -> int:
+        return max(1, math.ceil(self.total_timesteps / self.batch_size))
+
+
+_ALLOWED = {
+    "details.adv_norm": ("batch", "minibatch", "none"),
+    "details.init": ("normc", "orthogonal"),
+    "logger.mode": ("auto", "online", "offline", "disabled"),
+    "env.backend": ("gymnasium",),
+    "progress": ("auto", "on", "off"),
+}
+
+
+def _build(cls, values: dict[str, Any], prefix: str):
+    names = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = sorted(set(values) - set(names))
+    if unknown:
+        raise ConfigError(f"{prefix}{unknown[0]}: unknown field; allowed: {', '.join(names)}")
+    kwargs = {}
+    for key, value in values.items():
+        f = names[key]
+        nested = {ObjectiveSettings: "objective", EnvSettings: "env", DetailSettings: "details", LoggerSettings: "logger"}
+        sub = next((c for c, n in nested.items() if n == key and not prefix), None)
+        if sub is not None:
+            kwargs[key] = _build(sub, dict(value or {}), f"{key}.")
+            continue
+        kwargs[key] = _coerce(value, str(f.type), f"{prefix}{key}")
+    return cls(**kwargs)
+
+
+def _coerce(value: Any, type_name: str, where: str) -> Any:
+    """Checks one value against its annotated type (a string under `from __future__ import annotations`)."""
+    optional = "None" in type_name
+    if value is None:
+        if optional:
+            return None
+        raise ConfigError(f"{where}: null is not allowed; expected {type_name}")
+    base = type_name.replace(" | None", "")
+    try:
+        if base == "bool":
+            if not isinstance(value, bool):
+                raise TypeError
+            return value
+        if base == "int":
+            if isinstance(value, bool) or float(value) != int(value):
+                raise TypeError
+            return int(value)
+        if base == "float":
+            if isinstance(value, bool):
+                raise TypeError
+            return float(value)
+        if base == "str":
+            if not isinstance(value, str):
+                raise TypeError
+            return value
+        if base.startswith("tuple"):
+            items = list(value)
+            inner = "int" if "int" in base else "str"
+            return tuple(_coerce(v, inner, where) for v in items)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{where}={value!r}: expected {type_name}") from None
+    raise AssertionError(f"unhandled type {type_name} for {where}")
+
+
+def _check(s: TrainSettings) -> None:
+    o, d = s.objective, s.details
+    for where, allowed in _ALLOWED.items():
+        value = s
+        for part in where.split("."):
+            value = getattr(value, part)
+        if value not in allowed:
+            raise ConfigError(f"{where}={value!r}: allowed values are {', '.join(allowed)}")
+    if o.clip_eps is not None and not 0 < o.clip_eps < 1:
+        raise ConfigError(f"objective.clip_eps={o.clip_eps}: must be in (0, 1), or null for no clipping")
+    if not (o.kl_beta >= 0 and math.isfinite(o.kl_beta)):
+        raise ConfigError(f"objective.kl_beta={o.kl_beta}: must be a finite number >= 0 (0 turns the penalty off)")
+    if o.kl_target is not None:
+        if not (o.kl_target > 0 and math.isfinite(o.kl_target)):
+            raise ConfigError(f"objective.kl_target={o.kl_target}: must be > 0, or null for a fixed β")
+        if o.kl_beta <= 0:
+            raise ConfigError(f"objective.kl_beta={o.kl_beta}: must be > 0 when objective.kl_target is set (β starts there)")
+    for where, value in (("details.value_clip_eps", d.value_clip_eps), ("details.obs_clip", d.obs_clip),
+                         ("details.max_grad_norm", d.max_grad_norm), ("details.reward_clip", d.reward_clip)):
+        if value is not None and not value > 0:
+            raise ConfigError(f"{where}={value}: must be > 0, or null to turn it off")
+    if not d.adam_eps > 0:
+        raise ConfigError(f"details.adam_eps={d.adam_eps}: must be > 0")
+    positive = {"seed": s.seed + 1, "total_timesteps": s.total_timesteps, "rollout_steps": s.rollout_steps,
+                "epochs": s.epochs, "minibatch_size": s.minibatch_size, "learning_rate": s.learning_rate,
+                "eval_episodes": s.eval_episodes, "torch_threads": s.torch_threads, "env.num_envs": s.env.num_envs,
+                "max_ratio": s.max_ratio}
+    for where, value in positive.items():
+        if not value > 0:
+            shown = s.seed if where == "seed" else value
+            raise ConfigError(f"{where}={shown}: must be {'>= 0' if where == 'seed' else '> 0'}")
+    if s.eval_every < 0:
+        raise ConfigError(f"eval_every={s.eval_every}: must be >= 0 (0 turns evaluation off)")
+    if not 0 < s.gamma <= 1:
+        raise ConfigError(f"gamma={s.gamma}: must be in (0, 1]")
+    if not 0 <= s.gae_lambda <= 1:
+        raise ConfigError(f"gae_lambda={s.gae_lambda}: must be in [0, 1]")
+    if s.minibatch_size > s.batch_size:
+        raise ConfigError(f"minibatch_size={s.minibatch_size}: must be <= the batch, rollout_steps × env.num_envs = "
+                          f"{s.batch_size}")
+    if not s.hidden_sizes or min(s.hidden_sizes) <= 0:
+        raise ConfigError(f"hidden_sizes={list(s.hidden_sizes)}: must be a non-empty list of positive sizes")
+
+
+def settings_from_dict(values: dict[str, Any]) -> TrainSettings:
+    """A resolved config (plain dict) -> checked TrainSettings; raises ConfigError with a one-line message."""
+    values = dict(values)
+    if isinstance(values.get("objective"), dict):  # a saved config carries the derived labels; they are not input
+        values["objective"] = {k: v for k, v in values["objective"].items() if k not in ("name", "title")}
+    settings = _build(TrainSettings, values, "")
+    _check(settings)
+    return settings
+
+
+def settings_to_dict(settings: TrainSettings) -> dict[str, Any]:
+    """The plain-dict form written to the run folder and to wandb, with the derived labels added."""
+    values = dataclasses.asdict(settings)
+    values["objective"]["name"] = settings.objective.name
+    values["objective"]["title"] = settings.objective.title
+    values["hidden_sizes"] = list(settings.hidden_sizes)
+    values["logger"]["tags"] = list(settings.logger.tags)
+    return values
