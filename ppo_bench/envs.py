@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import NamedTuple
 
 import gymnasium as gym
@@ -15,14 +16,20 @@ def env_seed(member_seed: int, index: int) -> int:
     return int(np.random.SeedSequence([member_seed, index]).generate_state(1)[0])
 
 
+@functools.lru_cache(maxsize=None)
 def check_env_id(env_id: str) -> None:
     """Raises ConfigError unless env_id is a registered Gymnasium id with continuous (Box) actions."""
     try:
-        gym.spec(env_id)
+        env = gym.make(env_id)
     except gym.error.Error as error:
         raise ConfigError(f"env.id={env_id!r}: not a registered Gymnasium id ({error}); the paper's tasks are "
                           "HalfCheetah-v5, Hopper-v5, InvertedDoublePendulum-v5, InvertedPendulum-v5, Reacher-v5, "
                           "Swimmer-v5, Walker2d-v5") from None
+    space = env.action_space
+    env.close()
+    if not isinstance(space, gym.spaces.Box):
+        raise ConfigError(f"env.id={env_id!r}: has {type(space).__name__} actions; ppo-bench needs continuous "
+                          "(Box) actions")
 
 
 class Step(NamedTuple):
@@ -45,10 +52,6 @@ class MemberEnvs:
         self.vector = gym.make_vec(env_id, num_envs=self.members * envs_per_member, vectorization_mode="sync",
                                    vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP})
         space = self.vector.single_action_space
-        if not isinstance(space, gym.spaces.Box):
-            self.vector.close()
-            raise ConfigError(f"env.id={env_id!r}: has {type(space).__name__} actions; ppo-bench needs continuous "
-                              "(Box) actions")
         self.obs_dim = int(np.prod(self.vector.single_observation_space.shape))
         self.act_dim = int(np.prod(space.shape))
         self.action_low, self.action_high = space.low, space.high

@@ -76,7 +76,7 @@ class DetailSettings:
     """Clip normalised observations to ±obs_clip; null for no clip."""
     adv_norm: str = "batch"
     """Advantage standardisation: batch (whole rollout), minibatch, or none."""
-    value_clip_eps: float | None = 0.2
+    value_clip_eps: float | None = None
     """ε of the clipped value loss (its own, never the policy's); null for a plain squared error."""
     init: str = "normc"
     """Weight init: normc (2017 code: unit-norm columns, policy head 0.01) or orthogonal (ppo2: gain √2, heads 0.01/1)."""
