@@ -17,7 +17,7 @@ from ppo_bench.envs import MemberEnvs, env_seed
 from ppo_bench.gae import gae
 from ppo_bench.networks import ActorCritic
 from ppo_bench.normalizers import RewardScaler, RunningMeanStd, normalize
-from ppo_bench.objective import adapt_beta, gaussian_entropy, gaussian_kl, gaussian_log_prob, surrogate_loss, value_loss
+from ppo_bench.objective import LOG_SQRT_2PI, adapt_beta, gaussian_entropy, gaussian_kl, gaussian_log_prob, surrogate_loss, value_loss
 from ppo_bench.policy import SavedPolicy, evaluate
 from ppo_bench.record import RunRecord
 from ppo_bench.settings import ConfigError, TrainSettings, settings_to_dict
@@ -99,56 +99,57 @@ class _Trainer:
         return normalize(obs, self.obs_stats.mean, self.obs_stats.var, self.s.details.obs_clip)
 
     def rollout(self, obs: np.ndarray) -> tuple[dict[str, torch.Tensor], np.ndarray]:
-        """Collects T steps of every env with the current policies; returns the batch as [K, B, ...] and the obs."""
-        K, n, T, A = self.K, self.n, self.T, self.envs.act_dim
+        """Collects T steps of every env with the current policies and the current (frozen) observation normaliser,
+        then updates the normaliser from the raw observations (as the 2017 code does, once per batch).
+        Returns the batch as [K, T*n, ...] tensors, and the observation to continue from."""
+        K, n, T, A, D = self.K, self.n, self.T, self.envs.act_dim, self.envs.obs_dim
         noise = torch.stack([torch.randn(T, n, A, generator=g) for g in self.generators], 1)  # [T, K, n, A]
-        buf = {name: np.zeros((T, K, n, *shape), dtype=np.float32) for name, shape in
-               (("obs", (self.envs.obs_dim,)), ("actions", (A,)), ("means", (A,)), ("log_probs", ()), ("values", ()))}
+        buf = {name: torch.zeros(T, K, n, *shape) for name, shape in
+               (("obs", (D,)), ("actions", (A,)), ("means", (A,)), ("values", ()))}
+        raw_obs = np.zeros((T, K, n, D))
         rewards, truncated_values = np.zeros((T, K, n)), np.zeros((T, K, n))
-        terminated, dones = np.zeros((T, K, n), dtype=bool), np.zeros((T, K, n), dtype=bool)
+        dones = np.zeros((T, K, n), dtype=bool)
         log_std = self.net.log_std.detach()
         std = torch.exp(log_std)[:, None]
         dead = ~self.live
-        for t in range(T):
-            if self.obs_stats is not None:
-                self.obs_stats.update(obs)
-            obs_n = torch.as_tensor(self.normalize_obs(obs), dtype=torch.float32)
-            with torch.no_grad():
-                mean, value = self.net.policy_mean(obs_n), self.net.value(obs_n)
-                action = mean + std * noise[t]
-                log_prob = gaussian_log_prob(action, mean, log_std)
-            env_action = action.numpy()
-            if dead.any():
-                env_action = np.where(dead[:, None, None], 0.0, env_action)
-            step, ended = self.envs.step(env_action)
-            self.global_step += n
-            for name, x in (("obs", obs_n), ("actions", action), ("means", mean), ("log_probs", log_prob),
-                            ("values", value)):
-                buf[name][t] = x.numpy()
-            done = step.terminated | step.truncated
-            truncated_only = step.truncated & ~step.terminated
-            if truncated_only.any():  # bootstrap from the final observation's value; termination does not
-                final = torch.as_tensor(self.normalize_obs(step.final_obs), dtype=torch.float32)
-                with torch.no_grad():
-                    truncated_values[t] = np.where(truncated_only, self.net.value(final).numpy(), 0.0)
-            r = step.rewards
-            if self.reward_scaler is not None:
-                r = self.reward_scaler(r, done)
-            elif self.s.details.reward_clip is not None:
-                r = np.clip(r, -self.s.details.reward_clip, self.s.details.reward_clip)
-            rewards[t], terminated[t], dones[t] = r, step.terminated, done
-            self.log_episodes(ended)
-            obs = step.obs
         with torch.no_grad():
+            for t in range(T):
+                raw_obs[t] = obs
+                obs_n = torch.as_tensor(self.normalize_obs(obs), dtype=torch.float32)
+                mean = self.net.policy_mean(obs_n)
+                action = torch.addcmul(mean, std, noise[t])
+                buf["obs"][t], buf["actions"][t], buf["means"][t] = obs_n, action, mean
+                buf["values"][t] = self.net.value(obs_n)
+                env_action = action.numpy()
+                if dead.any():
+                    env_action = np.where(dead[:, None, None], 0.0, env_action)
+                step, ended = self.envs.step(env_action)
+                self.global_step += n
+                done = step.terminated | step.truncated
+                truncated_only = step.truncated & ~step.terminated
+                if truncated_only.any():  # bootstrap from the final observation's value; termination does not
+                    final = torch.as_tensor(self.normalize_obs(step.final_obs), dtype=torch.float32)
+                    truncated_values[t] = np.where(truncated_only, self.net.value(final).numpy(), 0.0)
+                r = step.rewards
+                if self.reward_scaler is not None:
+                    r = self.reward_scaler(r, done)
+                elif self.s.details.reward_clip is not None:
+                    r = np.clip(r, -self.s.details.reward_clip, self.s.details.reward_clip)
+                rewards[t], dones[t] = r, done
+                self.log_episodes(ended)
+                obs = step.obs
             last_value = self.net.value(torch.as_tensor(self.normalize_obs(obs), dtype=torch.float32)).numpy()
-        values = buf["values"].astype(np.float64)
+            # log π(a|s) of the sampled action: a = μ + σ ξ, so log π = Σ(-ξ²/2 - log σ - log √(2π))
+            log_probs = (-0.5 * noise.square() - log_std[:, None] - LOG_SQRT_2PI).sum(-1)
+        if self.obs_stats is not None:
+            self.obs_stats.update(np.swapaxes(raw_obs, 0, 1).reshape(K, T * n, D))
+        values = buf["values"].double().numpy()
         next_values = np.concatenate([values[1:], last_value[None]])
         next_values = np.where(dones, truncated_values, next_values)  # 0 after termination, V(final obs) after truncation
         advantages, returns = gae(rewards, values, next_values, dones, self.s.gamma, self.s.gae_lambda)
-        buf["advantages"], buf["returns"] = advantages, returns
-        to_members = lambda x: torch.as_tensor(  # noqa: E731  [T, K, n, ...] -> [K, T*n, ...]
-            np.ascontiguousarray(np.swapaxes(x, 0, 1)).reshape(K, T * n, *x.shape[3:]), dtype=torch.float32)
-        return {name: to_members(x) for name, x in buf.items()}, obs
+        batch = {**buf, "log_probs": log_probs, "advantages": torch.as_tensor(advantages, dtype=torch.float32),
+                 "returns": torch.as_tensor(returns, dtype=torch.float32)}
+        return {name: x.transpose(0, 1).reshape(K, T * n, *x.shape[3:]).contiguous() for name, x in batch.items()}, obs
 
     def log_episodes(self, ended: list[tuple[int, float, int]]) -> None:
         for k, episode_return, length in ended:

@@ -51,14 +51,17 @@ class ActorCritic(nn.Module):
         self.policy_weights, self.policy_biases = layers(act_dim, 0.01)
         self.value_weights, self.value_biases = layers(1, 1.0)
         self.log_std = nn.Parameter(torch.zeros(len(generators), act_dim))
+        # plain lists of the same Parameters: indexing a ParameterList costs more than the matmuls at these sizes
+        self._policy = (list(self.policy_weights), list(self.policy_biases))
+        self._value = (list(self.value_weights), list(self.value_biases))
 
     def policy_mean(self, obs: Tensor) -> Tensor:
         """obs [K, B, obs_dim] -> action means [K, B, act_dim]."""
-        return mlp(obs, list(self.policy_weights), list(self.policy_biases))
+        return mlp(obs, *self._policy)
 
     def value(self, obs: Tensor) -> Tensor:
         """obs [K, B, obs_dim] -> values [K, B]."""
-        return mlp(obs, list(self.value_weights), list(self.value_biases)).squeeze(-1)
+        return mlp(obs, *self._value).squeeze(-1)
 
     def member_norms(self, grads: bool) -> Tensor:
         """Per-member L2 norm over all parameters (or their gradients): [K]. Members never share a norm."""

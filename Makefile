@@ -1,0 +1,31 @@
+# ppo-bench: every command sets up .venv first (Python 3.11+, CPU torch), then runs.
+PYTHON3 ?= python3
+VENV    := .venv
+PY      := $(VENV)/bin/python
+RUNS    ?= outputs/sweeps/*
+OUT     ?= outputs/report
+
+.PHONY: setup demo test benchmark random-baseline table1 table1-quick figure2 report
+setup: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON3) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet torch==2.13.0   # the CPU build; an unpinned torch pulls a multi-GB CUDA build
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: setup            ## four objectives on InvertedPendulum (~2 min), then a comparison
+	$(PY) -m experiments.demo
+
+test: setup            ## the whole test suite
+	$(PY) -m pytest -q
+
+benchmark: setup       ## env steps/s of ppo-bench against Stable-Baselines3 on HalfCheetah-v5
+	$(PY) -m experiments.benchmark_sps
+
+random-baseline: setup ## uniform-random returns of the seven tasks -> results/baselines/random/
+	$(PY) -m experiments.random_baseline
+
+report: setup          ## Table 1, figures and report from run folders: make report RUNS='outputs/sweeps/*' OUT=...
+	$(PY) -m analysis.report $(RUNS) --out $(OUT)

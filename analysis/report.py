@@ -1,0 +1,207 @@
+"""The report: run folders -> Table 1, the figures, and what was (not) scored, as report.md and report.html.
+
+    python -m analysis.report <run folders, sweep folders or globs...> --out <dir>
+        [--baseline random|untrained] [--best setting_mean|single_run] [--baseline-dir DIR]
+        [--reference clip0.2] [--last-n 100] [--reps 10000] [--points 100]
+
+Writes into <dir>: report.md (images linked), report.html (self-contained: images embedded as base64 PNG), the
+Table 1 files (analysis.table1.write_table1), and every figure as PNG and PDF under figures/.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import html
+import re
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from analysis import figures
+from analysis.runs import RunFrames, load_runs, scored
+from analysis.table1 import BASELINES, BESTS, MissingBaselineError, Table1, rules_text, table1, to_markdown, \
+    write_table1
+
+IDENTITY_KEYS = ("config.seed", "config.objective.clip_eps", "config.objective.kl_beta", "config.objective.kl_target",
+                 "config.objective.name", "config.objective.title", "config.env.id", "config.logger.group",
+                 "config.logger.tags")
+
+
+def settings_used(runs: pd.DataFrame) -> tuple[dict[str, object], dict[str, list]]:
+    """(config keys with one value across the runs -> that value, keys that vary -> their sorted distinct values),
+    leaving out what a Table 1 sweep varies on purpose (seed, objective, env) and the logger."""
+    constant, varying = {}, {}
+    for column in sorted(c for c in runs.columns if c.startswith("config.") and c not in IDENTITY_KEYS):
+        if column.startswith("config.logger."):
+            continue
+        values = sorted({str(v) for v in runs[column]})
+        if len(values) == 1:
+            constant[column.removeprefix("config.")] = values[0]
+        else:
+            varying[column.removeprefix("config.")] = values
+    return constant, varying
+
+
+def coverage(runs: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(settings × tasks count of scored runs, the cells below the grid's largest count): the runs a sweep misses."""
+    kept = runs[runs["scored"]]
+    counts = kept.pivot_table(index="objective", columns="env", values="run_id", aggfunc="count", fill_value=0)
+    if counts.empty:
+        return counts, pd.DataFrame(columns=["objective", "env", "scored runs", "expected"])
+    full = int(counts.to_numpy().max())
+    long = counts.stack().rename("scored runs").reset_index()
+    missing = long[long["scored runs"] < full].assign(expected=full).reset_index(drop=True)
+    return counts, missing
+
+
+@dataclass
+class Report:
+    frames: RunFrames
+    result: Table1
+    figures: dict[str, list[Path]]  # name -> [png, pdf]
+    markdown: str
+
+
+def _table(frame: pd.DataFrame) -> str:
+    """A small frame as a Markdown table (no tabulate dependency)."""
+    if frame.empty:
+        return "(none)"
+    header = "| " + " | ".join(map(str, frame.columns)) + " |\n|" + "|".join("---" for _ in frame.columns) + "|\n"
+    return header + "\n".join("| " + " | ".join("" if pd.isna(v) else str(v) for v in row) + " |"
+                              for row in frame.itertuples(index=False))
+
+
+def build_report(frames: RunFrames, out: str | Path, baseline: str = "random", best: str = "setting_mean",
+                 baseline_dir: str | Path | None = None, reference: str = "clip0.2", last_n: int = 100,
+                 reps: int = 10_000, points: int = 100, sources: list[str] | None = None) -> Report:
+    """Scores the frames, draws the figures into <out>/figures, writes the table files, report.md and report.html."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    result = table1(frames.runs, frames.episodes, baseline, best, baseline_dir, last_n, reps)
+    write_table1(result, out)
+    kept = scored(frames)
+    drawn = {
+        "figure1": figures.figure1(),
+        "learning_curves": figures.learning_curves(kept.runs, kept.episodes, points),
+        "aggregate": figures.aggregate_figure(result.scores, reference, reps=min(reps, 2000)),
+        "diagnostics": figures.diagnostics(kept.runs, kept.metrics),
+    }
+    saved = {name: figures.save_figure(fig, out / "figures" / name) for name, fig in drawn.items()}
+
+    runs = frames.runs
+    counts = runs["status"].value_counts().reindex(["finished", "diverged", "running", "failed", "unreadable"],
+                                                   fill_value=0)
+    diverged = runs.loc[runs["status"] == "diverged", ["env", "objective", "seed", "reason", "global_step",
+                                                        "n_episodes", "run_dir"]]
+    constant, varying = settings_used(runs)
+    _, missing = coverage(runs)
+    captions = {
+        "figure1": "Figure 1 (analytic): one term of L^CLIP against the probability ratio r, ε = 0.2.",
+        "learning_curves": "Training-episode return against env steps: mean over seeds, 95% bootstrap band.",
+        "aggregate": f"IQM, probability of improvement over {reference}, performance profiles of normalised scores "
+                     "(stratified bootstrap 95% intervals).",
+        "diagnostics": "KL[π_old, π_new] after each update, clip fraction, and β against env steps.",
+    }
+    md = [f"# ppo-bench report\n", f"Generated {time.strftime('%Y-%m-%d %H:%M:%S')} from "
+          f"{', '.join(sources or [])}.\n",
+          f"**Runs:** {len(runs)} loaded; " + ", ".join(f"{k} {v}" for k, v in counts.items()) +
+          f". Scored: {int(runs['scored'].sum())} (finished, and diverged runs on the episodes they logged). "
+          f"Tasks: {', '.join(sorted(runs['env'].dropna().unique()))}.\n",
+          "## Table 1\n", to_markdown(result),
+          "\n## Runs not scored (running, failed, unreadable)\n", _table(result.excluded),
+          "\n## Missing runs (setting × task cells with fewer scored runs than the fullest cell)\n", _table(missing),
+          "\n## Diverged runs (scored on what they logged)\n", _table(diverged),
+          "\n## Settings used\n", "Constant across runs:\n",
+          _table(pd.DataFrame(list(constant.items()), columns=["key", "value"])),
+          "\nVarying across runs (besides seed, objective, env):\n",
+          _table(pd.DataFrame([(k, ", ".join(v)) for k, v in varying.items()], columns=["key", "values"])),
+          "\n## Figures\n"]
+    for name in drawn:
+        md.append(f"![{name}](figures/{name}.png)\n\n{captions[name]} ([PDF](figures/{name}.pdf))\n")
+    markdown = "\n".join(md)
+    (out / "report.md").write_text(markdown)
+    (out / "report.html").write_text(markdown_to_html(markdown, out))
+    return Report(frames, result, saved, markdown)
+
+
+def markdown_to_html(markdown: str, base: Path) -> str:
+    """The report's own small Markdown subset (headings, tables, images, links, bold, paragraphs) as one HTML page,
+    with every image read from `base` and embedded as a base64 data URI (links to the PDFs stay relative)."""
+    body, rows = [], []
+
+    def flush_table():
+        if rows:
+            cells = [[c.strip() for c in r.strip().strip("|").split("|")] for r in rows if not set(r) <= set("|-")]
+            head, *rest = cells
+            body.append("<table><thead><tr>" + "".join(f"<th>{html.escape(c)}</th>" for c in head) + "</tr></thead>"
+                        "<tbody>" + "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>"
+                                            for r in rest) + "</tbody></table>")
+            rows.clear()
+
+    for line in markdown.splitlines():
+        if line.startswith("|"):
+            rows.append(line)
+            continue
+        flush_table()
+        if line.startswith("#"):
+            level = len(line) - len(line.lstrip("#"))
+            body.append(f"<h{level}>{html.escape(line[level:].strip())}</h{level}>")
+        elif line.startswith("!["):
+            path = line[line.index("(") + 1:line.index(")")]
+            data = base64.b64encode((base / path).read_bytes()).decode("ascii")
+            body.append(f'<p><img alt="{html.escape(path)}" src="data:image/png;base64,{data}"></p>')
+        elif line.strip():
+            text = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", html.escape(line))
+            text = re.sub(r"\[([^\]]+)\]\(([^)]+)\)", r'<a href="\2">\1</a>', text)
+            body.append(f"<p>{text}</p>")
+    flush_table()
+    style = ("body{font-family:sans-serif;max-width:1400px;margin:2em auto;padding:0 1em}"
+             "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:2px 8px;"
+             "text-align:left}img{max-width:100%}")
+    return (f"<!DOCTYPE html>\n<html><head><meta charset='utf-8'><title>ppo-bench report</title>"
+            f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Table 1, figures and run summary from run folders.")
+    parser.add_argument("sources", nargs="+", help="run folders, sweep folders (searched recursively) or globs")
+    parser.add_argument("--out", type=Path, required=True, help="output folder")
+    parser.add_argument("--baseline", choices=BASELINES, default="random", help="what normalises to 0")
+    parser.add_argument("--best", choices=BESTS, default="setting_mean", help="what normalises to 1")
+    parser.add_argument("--baseline-dir", type=Path, default=None,
+                        help="folder of random-baseline files (default results/baselines/random)")
+    parser.add_argument("--reference", default="clip0.2", help="setting the probability of improvement compares to")
+    parser.add_argument("--last-n", type=int, default=100, help="episodes averaged into a run's score")
+    parser.add_argument("--reps", type=int, default=10_000, help="bootstrap replicates")
+    parser.add_argument("--points", type=int, default=100, help="grid points of learning curves")
+    args = parser.parse_args(argv)
+    try:
+        frames = load_runs(*args.sources)
+    except FileNotFoundError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    if frames.runs.empty:
+        print(f"error: no run folders under {' '.join(args.sources)}", file=sys.stderr)
+        return 2
+    if not frames.runs["scored"].any():
+        print("error: no finished or diverged runs to score; statuses: " +
+              frames.runs["status"].value_counts().to_dict().__repr__(), file=sys.stderr)
+        return 2
+    try:
+        report = build_report(frames, args.out, args.baseline, args.best, args.baseline_dir, args.reference,
+                              args.last_n, args.reps, args.points, [str(s) for s in args.sources])
+    except MissingBaselineError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    print(f"{len(frames.runs)} runs ({int(frames.runs['scored'].sum())} scored) -> {args.out}/report.md, "
+          f"{args.out}/report.html")
+    print(report.result.table[["title", "score", "ci_low", "ci_high", "paper", "n_runs"]].to_string(index=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

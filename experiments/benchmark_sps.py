@@ -1,0 +1,65 @@
+"""Env steps per second of one ppo-bench run against Stable-Baselines3's PPO, same hyperparameters, in one process.
+
+    python -m experiments.benchmark_sps [--env HalfCheetah-v5] [--steps 20480]
+
+Both learners run Table 3 settings (T = 2048, 10 epochs, minibatch 64, Adam 3e-4, γ = 0.99, λ = 0.95, 2×64 tanh
+policy and value networks, clipping ε = 0.2, no entropy bonus) for the same number of steps, one after the other,
+each timed from its first env step to its last update (set-up excluded). SB3 runs twice: with torch's default
+threads (one per core, as a user runs it out of the box) and pinned to one thread (its best setting for 64-unit
+networks on a CPU); ppo-bench uses its default of one thread. Prints the three figures and the ratios.
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+
+def ppo_bench_sps(env_id: str, steps: int) -> float:
+    from ppo_bench.loop import train
+    from ppo_bench.settings import EnvSettings, LoggerSettings, TrainSettings
+
+    settings = TrainSettings(env=EnvSettings(id=env_id), logger=LoggerSettings(mode="disabled"), total_timesteps=steps,
+                             progress="off", save_policy=False)
+    with tempfile.TemporaryDirectory() as folder:
+        train(settings, Path(folder) / "run")
+        wall = float((Path(folder) / "run" / "metrics.csv").read_text().strip().splitlines()[-1].split(",")[2])
+    return settings.num_iterations * settings.batch_size / wall
+
+
+def sb3_sps(env_id: str, steps: int, threads: int) -> float:
+    import gymnasium as gym
+    from stable_baselines3 import PPO
+
+    torch.set_num_threads(threads)
+    model = PPO("MlpPolicy", gym.make(env_id), n_steps=2048, batch_size=64, n_epochs=10, learning_rate=3e-4,
+                gamma=0.99, gae_lambda=0.95, clip_range=0.2, ent_coef=0.0, device="cpu", seed=1,
+                policy_kwargs=dict(net_arch=dict(pi=[64, 64], vf=[64, 64]), activation_fn=torch.nn.Tanh))
+    start = time.perf_counter()
+    model.learn(total_timesteps=steps)
+    return model.num_timesteps / (time.perf_counter() - start)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--env", default="HalfCheetah-v5")
+    parser.add_argument("--steps", type=int, default=20480, help="env steps per learner (a multiple of 2048)")
+    args = parser.parse_args()
+    default_threads = torch.get_num_threads()
+    sb3_default = sb3_sps(args.env, args.steps, default_threads)
+    sb3_one = sb3_sps(args.env, args.steps, 1)
+    ours = ppo_bench_sps(args.env, args.steps)
+    print(f"{args.env}, {args.steps} env steps each")
+    print(f"  (a)  Stable-Baselines3 PPO, {default_threads} torch threads (default): {sb3_default:8.0f} env steps/s")
+    print(f"  (a1) Stable-Baselines3 PPO, 1 torch thread:            {sb3_one:8.0f} env steps/s")
+    print(f"  (b)  ppo-bench, one run, 1 torch thread:               {ours:8.0f} env steps/s")
+    print(f"  b / a  = {ours / sb3_default:.2f}")
+    print(f"  b / a1 = {ours / sb3_one:.2f}")
+
+
+if __name__ == "__main__":
+    main()
