@@ -78,7 +78,7 @@ class _Trainer:
         self.envs = MemberEnvs(s.env.id, [m.seed for m in members], self.n)
         self.net = ActorCritic(self.envs.obs_dim, self.envs.act_dim, s.hidden_sizes, s.details.init, self.generators)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=s.learning_rate, eps=s.details.adam_eps,
-                                          foreach=True)
+                                          fused=True)
         self.clip_eps = torch.tensor([math.inf if m.objective.clip_eps is None else m.objective.clip_eps
                                       for m in members])
         self.beta = torch.tensor([m.objective.kl_beta for m in members])
@@ -173,22 +173,25 @@ class _Trainer:
         sums = {"policy_loss": torch.zeros(K), "value_loss": torch.zeros(K), "grad_norm": torch.zeros(K)}
         steps = 0
         params = list(self.net.parameters())
+        D, A = batch["obs"].shape[2], batch["actions"].shape[2]
+        fields = {"obs": D, "actions": A, "means": A, "log_probs": 1, "values": 1, "returns": 1, "advantages": 1}
+        packed = torch.cat([batch["obs"], batch["actions"], batch["means"], batch["log_probs"][..., None],
+                            batch["values"][..., None], batch["returns"][..., None], advantages[..., None]], 2)
+        width = packed.shape[2]
         for _ in range(s.epochs):
             order = torch.stack([torch.randperm(B, generator=g) for g in self.generators])  # own order per member
             for start in range(0, s.num_minibatches * M, M):
-                index = order[:, start:start + M]
-                take = lambda x: torch.gather(  # noqa: E731
-                    x, 1, index.view(K, M, *[1] * (x.dim() - 2)).expand(K, M, *x.shape[2:]))
-                obs, actions = take(batch["obs"]), take(batch["actions"])
-                adv = take(advantages)
+                index = order[:, start:start + M, None].expand(K, M, width)
+                mb = dict(zip(fields, torch.gather(packed, 1, index).split(list(fields.values()), 2)))
+                obs, actions = mb["obs"], mb["actions"]
+                adv = mb["advantages"].squeeze(2)
                 if s.details.adv_norm == "minibatch":
                     adv = (adv - adv.mean(1, keepdim=True)) / (adv.std(1, keepdim=True) + 1e-8)
                 mean = self.net.policy_mean(obs)
                 log_std = self.net.log_std
-                policy = surrogate_loss(gaussian_log_prob(actions, mean, log_std), take(batch["log_probs"]), adv,
-                                        gaussian_kl(take(batch["means"]), old_log_std, mean, log_std),
-                                        self.clip_eps, self.beta)
-                v_loss = value_loss(self.net.value(obs), take(batch["values"]), take(batch["returns"]),
+                policy = surrogate_loss(gaussian_log_prob(actions, mean, log_std), mb["log_probs"].squeeze(2), adv,
+                                        gaussian_kl(mb["means"], old_log_std, mean, log_std), self.clip_eps, self.beta)
+                v_loss = value_loss(self.net.value(obs), mb["values"].squeeze(2), mb["returns"].squeeze(2),
                                     s.details.value_clip_eps)
                 member_loss = policy.loss + v_loss
                 finite = torch.isfinite(member_loss.detach())
