@@ -29,3 +29,6 @@ random-baseline: setup ## uniform-random returns of the seven tasks -> results/b
 
 report: setup          ## Table 1, figures and report from run folders: make report RUNS='outputs/sweeps/*' OUT=...
 	$(PY) -m analysis.report $(RUNS) --out $(OUT)
+
+figure2: setup         ## Figure 2 from a real Hopper-v5 first update -> results/figure2/
+	$(PY) -m experiments.figure2

@@ -89,6 +89,7 @@ class _Trainer:
         self.reward_scaler = RewardScaler(self.K, self.n, s.gamma, d.reward_clip) if d.reward_scale else None
         self.live = np.ones(self.K, dtype=bool)
         self.global_step = 0
+        self.updates = 0
         self.recent_returns = [deque(maxlen=10) for _ in members]
         self.next_eval = s.eval_every if s.eval_every else None
 
@@ -169,6 +170,7 @@ class _Trainer:
         if s.details.adv_norm == "batch":
             advantages = (advantages - advantages.mean(1, keepdim=True)) / (advantages.std(1, keepdim=True) + 1e-8)
         old_log_std = self.net.log_std.detach().clone()
+        before = self.policy_params() if s.save_first_update and self.updates == 0 else None
         live = torch.as_tensor(self.live)
         sums = {"policy_loss": torch.zeros(K), "value_loss": torch.zeros(K), "grad_norm": torch.zeros(K)}
         steps = 0
@@ -213,6 +215,9 @@ class _Trainer:
                 sums["grad_norm"] += grad_norm
                 steps += 1
         diagnostics = {name: total / max(steps, 1) for name, total in sums.items()}
+        if before is not None:
+            self.save_first_update(batch, advantages, before, self.policy_params())
+        self.updates += 1
         with torch.no_grad():  # the updated policy against the old one over the whole batch
             mean, log_std = self.net.policy_mean(batch["obs"]), self.net.log_std
             ratio = torch.exp(gaussian_log_prob(batch["actions"], mean, log_std) - batch["log_probs"])
@@ -228,6 +233,22 @@ class _Trainer:
         self.mark_diverged(exploded, f"probability ratio above max_ratio={self.s.max_ratio:g}")
         self.beta = adapt_beta(self.beta, kl, self.kl_target)  # used by the next policy update
         return diagnostics
+
+    def policy_params(self) -> dict[str, list[torch.Tensor]]:
+        net = self.net
+        return {"weights": [p.detach().clone() for p in net.policy_weights],
+                "biases": [p.detach().clone() for p in net.policy_biases], "log_std": [net.log_std.detach().clone()]}
+
+    def save_first_update(self, batch: dict[str, torch.Tensor], advantages: torch.Tensor,
+                          before: dict[str, list[torch.Tensor]], after: dict[str, list[torch.Tensor]]) -> None:
+        """Per member: the batch (with the advantages as the loss saw them) and θ_old, θ_new of the policy."""
+        for k in np.nonzero(self.live)[0]:
+            member = lambda params: {n: [p[k:k + 1] for p in ps] for n, ps in params.items()}  # noqa: E731
+            torch.save({"obs": batch["obs"][k:k + 1], "actions": batch["actions"][k:k + 1],
+                        "log_probs": batch["log_probs"][k:k + 1], "advantages": advantages[k:k + 1],
+                        "clip_eps": self.clip_eps[k:k + 1], "before": member(before), "after": member(after),
+                        "env_id": self.s.env.id, "global_step": self.global_step},
+                       self.records[k].dir / "first_update.pt")
 
     def mark_diverged(self, which: np.ndarray, reason: str) -> None:
         for k in np.nonzero(which)[0]:

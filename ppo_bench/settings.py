@@ -146,6 +146,8 @@ class TrainSettings:
     """Progress bar: auto (only on a terminal), on, or off."""
     save_policy: bool = True
     """Save the final policy with its observation normaliser as policy.pt."""
+    save_first_update: bool = False
+    """Save the first update's batch and policy weights before and after it as first_update.pt (Figure 2)."""
 
     @property
     def batch_size(self) -> int:
