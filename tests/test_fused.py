@@ -1,0 +1,100 @@
+"""Fused populations: the `fused` launcher, member independence under divergence, submitit_local sweeps."""
+
+import csv
+import json
+
+import pytest
+import torch
+from omegaconf import OmegaConf
+
+import ppo_bench.loop as loop
+from hydra_plugins.ppo_bench_fused.fused_launcher import split_populations
+from ppo_bench.loop import train, train_population
+from ppo_bench.settings import ObjectiveSettings
+from tests.conftest import with_
+from tests.test_cli import run_cli
+
+COMPARED = ("policy_loss", "value_loss", "kl", "clip_fraction", "beta", "ratio_max", "explained_variance", "grad_norm")
+
+
+def rows(run):
+    with open(run / "metrics.csv") as f:
+        return list(csv.DictReader(f))
+
+
+def assert_same_metrics(a, b):
+    ra, rb = rows(a), rows(b)
+    assert len(ra) == len(rb)
+    for x, y in zip(ra, rb):
+        for c in COMPARED:
+            assert float(x[c]) == pytest.approx(float(y[c]), rel=1e-4, abs=1e-6), c
+
+
+def test_split_populations():
+    assert split_populations([[0, 1, 2, 3, 4]], max_members=2, n_jobs=1) == [[0, 1], [2, 3], [4]]
+    assert split_populations([[0, 1, 2, 3], [4]], max_members=33, n_jobs=2) == [[0, 1, 2, 3], [4]]
+    assert split_populations([[0, 1, 2, 3]], max_members=33, n_jobs=2) == [[0, 1], [2, 3]]
+    assert split_populations([[0]], max_members=33, n_jobs=4) == [[0]]
+
+
+def test_a_diverging_member_does_not_disturb_the_others(tiny, tmp_path):
+    """No clipping blows its ratio past max_ratio = 5 at iteration 2; the clipped member trains on as if alone."""
+    clip = with_(tiny, epochs=10, total_timesteps=2048, max_ratio=5.0)
+    none = with_(clip, objective=ObjectiveSettings(None, 0.0, None))
+    assert train_population([clip, none], [tmp_path / "clip", tmp_path / "none"]) == ["finished", "diverged"]
+    train(clip, tmp_path / "clip_solo")
+    assert_same_metrics(tmp_path / "clip", tmp_path / "clip_solo")
+    assert len(rows(tmp_path / "none")) == 2
+    assert json.loads((tmp_path / "none" / "status.json").read_text())["status"] == "diverged"
+
+
+def test_a_member_with_a_non_finite_loss_does_not_disturb_the_others(tiny, tmp_path, monkeypatch):
+    real = loop.value_loss
+    calls = {"n": 0}
+
+    def poison_member_one(*args):
+        calls["n"] += 1
+        out = real(*args)
+        if calls["n"] > 10:
+            out = out * torch.tensor([1.0, float("nan")])
+        return out
+
+    monkeypatch.setattr(loop, "value_loss", poison_member_one)
+    a, b = with_(tiny, total_timesteps=1024), with_(tiny, total_timesteps=1024, seed=2)
+    assert train_population([a, b], [tmp_path / "a", tmp_path / "b"]) == ["finished", "diverged"]
+    monkeypatch.setattr(loop, "value_loss", real)
+    train(a, tmp_path / "a_solo")
+    assert_same_metrics(tmp_path / "a", tmp_path / "a_solo")
+    assert (tmp_path / "a" / "episodes.csv").read_text() == (tmp_path / "a_solo" / "episodes.csv").read_text()
+
+
+def sweep(tmp_path, name, *launcher):
+    out = run_cli("-m", *launcher, "objective=clip,kl_adaptive", "seed=1,2", "total_timesteps=512",
+                  "rollout_steps=128", "logger.mode=offline", f"hydra.sweep.dir={tmp_path / name}")
+    assert out.returncode == 0, out.stderr[-3000:]
+    return {p.parent.name: p.parent for p in (tmp_path / name).glob("*/status.json")}
+
+
+def test_fused_sweep_gives_the_same_runs_as_an_ordinary_one(tmp_path):
+    from analysis.runs import load_runs
+
+    plain = sweep(tmp_path, "plain")
+    fused = sweep(tmp_path, "fused", "hydra/launcher=fused")
+    assert sorted(plain) == sorted(fused) and len(plain) == 4
+    for name in plain:
+        assert OmegaConf.load(plain[name] / "config.yaml") == OmegaConf.load(fused[name] / "config.yaml")
+        assert json.loads((fused[name] / "status.json").read_text())["status"] == "finished"
+        assert len(list((fused[name] / "wandb").glob("offline-run-*/run-*.wandb"))) == 1
+        assert_same_metrics(plain[name], fused[name])
+    a, b = load_runs(tmp_path / "plain"), load_runs(tmp_path / "fused")
+    columns = ["env", "objective", "title", "seed", "status", "global_step", "n_episodes", "n_iterations"]
+    key = ["objective", "seed"]
+    assert a.runs[columns].sort_values(key).reset_index(drop=True).equals(
+        b.runs[columns].sort_values(key).reset_index(drop=True))
+
+
+def test_submitit_local_sweep(tmp_path):
+    runs = sweep(tmp_path, "submitit", "hydra/launcher=local")
+    assert len(runs) == 4
+    for run in runs.values():
+        assert json.loads((run / "status.json").read_text())["status"] == "finished"
