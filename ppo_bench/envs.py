@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import functools
 from typing import NamedTuple
 
 import gymnasium as gym
+import mujoco
 import numpy as np
 
 from ppo_bench.settings import ConfigError
@@ -87,5 +89,50 @@ class MemberEnvs:
         return Step(self._shape(obs), rewards, self._shape(terminated), self._shape(truncated),
                     self._shape(final_obs)), ended
 
+    def member_state(self, k: int) -> dict:
+        """Everything needed to continue member k's environments exactly (see env_state)."""
+        n = self.envs_per_member
+        return {"envs": [env_state(e) for e in self.vector.envs[k * n:(k + 1) * n]],
+                "episode_return": self.episode_return[k].copy(), "episode_length": self.episode_length[k].copy()}
+
+    def set_member_state(self, k: int, state: dict) -> None:
+        n = self.envs_per_member
+        for env, saved in zip(self.vector.envs[k * n:(k + 1) * n], state["envs"]):
+            set_env_state(env, saved)
+        self.episode_return[k], self.episode_length[k] = state["episode_return"], state["episode_length"]
+
     def close(self) -> None:
         self.vector.close()
+
+
+def _time_limit(env: gym.Env) -> gym.wrappers.TimeLimit | None:
+    while isinstance(env, gym.Wrapper):
+        if isinstance(env, gym.wrappers.TimeLimit):
+            return env
+        env = env.env
+    return None
+
+
+def env_state(env: gym.Env) -> dict | None:
+    """A MuJoCo env's full integration state, its RNG and its time-limit counter; None for other envs, which a
+    resumed run restarts from a reset (their continuation is then not exact)."""
+    inner = env.unwrapped
+    if not (hasattr(inner, "model") and hasattr(inner, "data")):
+        return None
+    spec = mujoco.mjtState.mjSTATE_INTEGRATION
+    physics = np.empty(mujoco.mj_stateSize(inner.model, spec))
+    mujoco.mj_getState(inner.model, inner.data, physics, spec)
+    limit = _time_limit(env)
+    return {"physics": physics, "rng": copy.deepcopy(inner.np_random.bit_generator.state),
+            "elapsed_steps": None if limit is None else limit._elapsed_steps}
+
+
+def set_env_state(env: gym.Env, state: dict | None) -> None:
+    if state is None:
+        return
+    inner = env.unwrapped
+    mujoco.mj_setState(inner.model, inner.data, state["physics"], mujoco.mjtState.mjSTATE_INTEGRATION)
+    inner.np_random.bit_generator.state = state["rng"]
+    limit = _time_limit(env)
+    if limit is not None:
+        limit._elapsed_steps = state["elapsed_steps"]

@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ppo_bench.checkpoint import existing_run, load_checkpoint, remove_checkpoint, save_checkpoint
 from ppo_bench.envs import MemberEnvs, env_seed
 from ppo_bench.gae import gae
 from ppo_bench.networks import ActorCritic
@@ -42,18 +43,42 @@ def _check_population(members: list[TrainSettings]) -> None:
 
 
 def train_population(members: list[TrainSettings], run_dirs: list[Path], group: str | None = None) -> list[str]:
-    """Trains K independent members together, each into its own run folder; returns each member's final status."""
+    """Trains K independent members together, each into its own run folder; returns each member's final status.
+
+    A member whose folder already holds the same run is skipped when it finished or diverged, and resumed from its
+    checkpoint when it did not (see ppo_bench.checkpoint); a folder holding a different run is refused.
+    """
     _check_population(members)
+    statuses = [existing_run(d, m) for m, d in zip(members, run_dirs)]
+    active = [k for k, status in enumerate(statuses) if status not in ("finished", "diverged")]
+    if active:
+        results = _train_active([members[k] for k in active], [run_dirs[k] for k in active],
+                                [statuses[k] is not None for k in active], group, len(members))
+        for k, status in zip(active, results):
+            statuses[k] = status
+    return statuses
+
+
+def _train_active(members: list[TrainSettings], run_dirs: list[Path], existing: list[bool], group: str | None,
+                  population_size: int) -> list[str]:
+    checkpoints = [load_checkpoint(d) if there else None for d, there in zip(run_dirs, existing)]
+    iterations = {0 if c is None else c["iteration"] for c in checkpoints}
+    if len(iterations) > 1:
+        raise ConfigError(f"population: members would resume from different iterations {sorted(iterations)}; "
+                          "resume them separately (without fusion)")
     shared = members[0]
     torch.set_num_threads(shared.torch_threads)
-    records = [RunRecord(d, m, {"population_size": len(members), "member": k})
-               for k, (m, d) in enumerate(zip(members, run_dirs))]
+    records = [RunRecord(d, m, {"population_size": population_size, "member": k}, resume=there,
+                         offsets=c and c["offsets"], wall_time=c["wall_time"] if c else 0.0,
+                         global_step=c["global_step"] if c else 0)
+               for k, (m, d, there, c) in enumerate(zip(members, run_dirs, existing, checkpoints))]
     mirrors = [WandbMirror(m.logger, d, run_name(m), m.logger.group or group or Path(d).name,
-                           [m.env.id, m.objective.name, *m.logger.tags], settings_to_dict(m))
-               for m, d in zip(members, run_dirs)]
+                           [m.env.id, m.objective.name, *m.logger.tags], settings_to_dict(m),
+                           run_id=c and c["wandb_id"])
+               for m, d, c in zip(members, run_dirs, checkpoints)]
     statuses = ["running"] * len(members)
     try:
-        _Trainer(members, records, mirrors, statuses).run()
+        _Trainer(members, records, mirrors, statuses, checkpoints).run()
     except BaseException as error:
         reason = "interrupted" if isinstance(error, KeyboardInterrupt) else f"{type(error).__name__}: {error}"
         for k, record in enumerate(records):
@@ -70,8 +95,9 @@ def train_population(members: list[TrainSettings], run_dirs: list[Path], group: 
 
 class _Trainer:
     def __init__(self, members: list[TrainSettings], records: list[RunRecord], mirrors: list[WandbMirror],
-                 statuses: list[str]):
+                 statuses: list[str], checkpoints: list[dict | None]):
         self.members, self.records, self.mirrors, self.statuses = members, records, mirrors, statuses
+        self.checkpoints = checkpoints
         s = self.s = members[0]
         self.K, self.n, self.T = len(members), s.env.num_envs, s.rollout_steps
         self.generators = [torch.Generator().manual_seed(m.seed) for m in members]
@@ -256,17 +282,23 @@ class _Trainer:
             self.statuses[k] = "diverged"
             self.records[k].global_step = self.global_step
             self.records[k].set_status("diverged", f"{reason} at env step {self.global_step}")
+            remove_checkpoint(self.records[k].dir)
 
     # -- the loop ------------------------------------------------------------------------------------------------
     def run(self) -> None:
         s = self.s
-        start = time.time()
+        obs = self.envs.reset()
+        done_iterations, wall_before = 0, 0.0
+        if self.checkpoints[0] is not None:
+            obs = self.restore()
+            done_iterations, wall_before = self.checkpoints[0]["iteration"], self.checkpoints[0]["wall_time"]
+        start = time.time() - wall_before
         show = {"on": True, "off": False, "auto": sys.stderr.isatty()}[s.progress]
         label = run_name(s) if self.K == 1 else f"{s.env.id} ×{self.K}"
-        bar = tqdm(total=s.num_iterations * s.batch_size, unit="step", desc=label, disable=not show, leave=False)
-        obs = self.envs.reset()
+        bar = tqdm(total=s.num_iterations * s.batch_size, initial=self.global_step, unit="step", desc=label,
+                   disable=not show, leave=False)
         try:
-            for iteration in range(1, s.num_iterations + 1):
+            for iteration in range(done_iterations + 1, s.num_iterations + 1):
                 learning_rate = s.learning_rate * (1 - (iteration - 1) / s.num_iterations if s.details.lr_anneal else 1)
                 for group in self.optimizer.param_groups:
                     group["lr"] = learning_rate
@@ -288,6 +320,8 @@ class _Trainer:
                 if self.next_eval is not None and self.global_step >= self.next_eval:
                     self.evaluate()
                     self.next_eval += s.eval_every * math.ceil((self.global_step + 1 - self.next_eval) / s.eval_every)
+                if s.checkpoint:
+                    self.save_checkpoints(iteration, obs, time.time() - start)
                 bar.update(s.batch_size)
                 recent = [np.mean(r) for r, alive in zip(self.recent_returns, self.live) if alive and r]
                 bar.set_postfix(sps=f"{self.K * self.global_step / wall:.0f}",
@@ -299,9 +333,54 @@ class _Trainer:
                     self.policy(k).save(self.records[k].dir / "policy.pt")
                 self.statuses[k] = "finished"
                 self.records[k].set_status("finished")
+                remove_checkpoint(self.records[k].dir)
         finally:
             bar.close()
             self.envs.close()
+
+    # -- resume ------------------------------------------------------------------------------------------------
+    def save_checkpoints(self, iteration: int, obs: np.ndarray, wall_time: float) -> None:
+        """One checkpoint per live member, in its own run folder: everything its continuation depends on."""
+        named = dict(self.net.named_parameters())
+        for k in np.nonzero(self.live)[0]:
+            adam = {name: {key: (value[k].clone() if value.dim() else value.clone())
+                           for key, value in self.optimizer.state[p].items()} for name, p in named.items()}
+            save_checkpoint(self.records[k].dir, {
+                "iteration": iteration, "global_step": self.global_step, "wall_time": wall_time,
+                "params": {name: p.detach()[k].clone() for name, p in named.items()}, "adam": adam,
+                "obs_stats": None if self.obs_stats is None else _member_slice(self.obs_stats.state(), k),
+                "reward_scaler": None if self.reward_scaler is None else {
+                    "returns": self.reward_scaler.returns[k].copy(),
+                    **_member_slice(self.reward_scaler.stats.state(), k)},
+                "beta": self.beta[k].item(), "generator": self.generators[k].get_state(),
+                "envs": self.envs.member_state(k), "obs": obs[k].copy(),
+                "recent_returns": list(self.recent_returns[k]), "next_eval": self.next_eval,
+                "offsets": self.records[k].offsets(), "wandb_id": self.mirrors[k].run_id})
+
+    def restore(self) -> np.ndarray:
+        """Loads every member's checkpoint into its slot of the population; returns the observation to go on from."""
+        named = dict(self.net.named_parameters())
+        first = self.checkpoints[0]
+        with torch.no_grad():
+            for name, p in named.items():
+                p.copy_(torch.stack([c["params"][name] for c in self.checkpoints]))
+                state = {key: torch.stack([c["adam"][name][key] for c in self.checkpoints])
+                         for key, value in first["adam"][name].items() if value.dim()}
+                self.optimizer.state[p] = {"step": first["adam"][name]["step"].clone(), **state}
+        for stats, key in ((self.obs_stats, "obs_stats"), (None if self.reward_scaler is None else
+                                                          self.reward_scaler.stats, "reward_scaler")):
+            if stats is not None:
+                stats.mean, stats.var, stats.count = (np.stack([c[key][f] for c in self.checkpoints])
+                                                      for f in ("mean", "var", "count"))
+        if self.reward_scaler is not None:
+            self.reward_scaler.returns = np.stack([c["reward_scaler"]["returns"] for c in self.checkpoints])
+        self.beta = torch.tensor([c["beta"] for c in self.checkpoints], dtype=self.beta.dtype)
+        for k, c in enumerate(self.checkpoints):
+            self.generators[k].set_state(c["generator"])
+            self.envs.set_member_state(k, c["envs"])
+            self.recent_returns[k].extend(c["recent_returns"])
+        self.global_step, self.next_eval, self.updates = first["global_step"], first["next_eval"], first["iteration"]
+        return np.stack([c["obs"] for c in self.checkpoints])
 
     def policy(self, k: int) -> SavedPolicy:
         stats = self.obs_stats
@@ -315,6 +394,10 @@ class _Trainer:
             self.records[k].evals.append([(self.global_step, i, ret, length) for i, (ret, length) in enumerate(results)])
             self.mirrors[k].log({"global_step": self.global_step, "eval/return": float(np.mean([r for r, _ in results])),
                                  "eval/length": float(np.mean([n for _, n in results]))})
+
+
+def _member_slice(state: dict[str, np.ndarray], k: int) -> dict[str, np.ndarray]:
+    return {name: np.array(value[k]) for name, value in state.items()}
 
 
 def eval_seed(member_seed: int) -> int:

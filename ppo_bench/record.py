@@ -74,25 +74,36 @@ def _write_atomic(path: Path, text: str) -> None:
 
 
 class _CsvLog:
-    def __init__(self, path: Path, columns: tuple[str, ...]):
+    """An appended CSV; `resume_at` truncates an existing file to that byte size (None: to its header) first."""
+
+    def __init__(self, path: Path, columns: tuple[str, ...], resume: bool = False, resume_at: int | None = None):
         self.columns = columns
+        if resume and path.exists():
+            header = len(path.open("rb").readline())
+            os.truncate(path, header if resume_at is None else resume_at)
         self.file = open(path, "a", newline="")
         self.writer = csv.writer(self.file)
-        self.writer.writerow(columns)
-        self.file.flush()
+        if self.size() == 0:
+            self.writer.writerow(columns)
+            self.file.flush()
 
     def append(self, rows: list[tuple]) -> None:
         self.writer.writerows(rows)
         self.file.flush()
+
+    def size(self) -> int:
+        return os.fstat(self.file.fileno()).st_size
 
     def close(self) -> None:
         self.file.close()
 
 
 class RunRecord:
-    """Creates a new run folder (refusing one that already holds a run) and appends to it."""
+    """Creates a new run folder, or reopens one to resume it (its logs cut back to the checkpoint's positions)."""
 
-    def __init__(self, run_dir: Path, settings: TrainSettings, extra_meta: dict[str, Any] | None = None):
+    def __init__(self, run_dir: Path, settings: TrainSettings, extra_meta: dict[str, Any] | None = None,
+                 resume: bool = False, offsets: dict[str, int] | None = None, wall_time: float = 0.0,
+                 global_step: int = 0):
         self.dir = Path(run_dir)
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
@@ -103,21 +114,30 @@ class RunRecord:
             raise ConfigError(f"output folder {self.dir}: not writable; choose a writable hydra.run.dir / "
                               "hydra.sweep.dir")
         existing = read_status(self.dir)
-        if existing is not None:
+        if existing is not None and not resume:
             raise ConfigError(f"output folder {self.dir}: already holds a run (status {existing['status']}); runs are "
                               "never overwritten, choose another hydra.run.dir")
-        self.start = time.time()
-        self.global_step = 0
-        (self.dir / "config.yaml").write_text(yaml.safe_dump(settings_to_dict(settings), sort_keys=False,
-                                                             allow_unicode=True))
-        meta = {"command": [sys.executable, *sys.argv], "cwd": os.getcwd(), "host": socket.gethostname(),
-                "platform": platform.platform(), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                **git_state(), "packages": package_versions(), **(extra_meta or {})}
-        (self.dir / "meta.json").write_text(json.dumps(meta, indent=2))
+        self.start = time.time() - wall_time
+        self.global_step = global_step
+        attempt = {"command": [sys.executable, *sys.argv], "cwd": os.getcwd(), "host": socket.gethostname(),
+                   "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **git_state()}
+        if resume:
+            meta = json.loads((self.dir / "meta.json").read_text())
+            meta.setdefault("resumed", []).append({**attempt, "from_global_step": global_step})
+        else:
+            (self.dir / "config.yaml").write_text(yaml.safe_dump(settings_to_dict(settings), sort_keys=False,
+                                                                 allow_unicode=True))
+            meta = {**attempt, "platform": platform.platform(), "packages": package_versions(), **(extra_meta or {})}
+        _write_atomic(self.dir / "meta.json", json.dumps(meta, indent=2))
         self.set_status("running")
-        self.metrics = _CsvLog(self.dir / "metrics.csv", METRIC_COLUMNS)
-        self.episodes = _CsvLog(self.dir / "episodes.csv", EPISODE_COLUMNS)
-        self.evals = _CsvLog(self.dir / "eval.csv", EVAL_COLUMNS)
+        offsets = offsets or {}
+        self.metrics = _CsvLog(self.dir / "metrics.csv", METRIC_COLUMNS, resume, offsets.get("metrics"))
+        self.episodes = _CsvLog(self.dir / "episodes.csv", EPISODE_COLUMNS, resume, offsets.get("episodes"))
+        self.evals = _CsvLog(self.dir / "eval.csv", EVAL_COLUMNS, resume, offsets.get("evals"))
+
+    def offsets(self) -> dict[str, int]:
+        """Where each log ends now: a resumed run cuts its logs back to these."""
+        return {"metrics": self.metrics.size(), "episodes": self.episodes.size(), "evals": self.evals.size()}
 
     def set_status(self, status: str, reason: str | None = None) -> None:
         assert status in STATUSES, status

@@ -146,6 +146,8 @@ class TrainSettings:
     """Progress bar: auto (only on a terminal), on, or off."""
     save_policy: bool = True
     """Save the final policy with its observation normaliser as policy.pt."""
+    checkpoint: bool = True
+    """Write checkpoint.pt every iteration, so that rerunning the same command resumes an interrupted run."""
     save_first_update: bool = False
     """Save the first update's batch and policy weights before and after it as first_update.pt (Figure 2)."""
 

@@ -19,6 +19,7 @@ from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from ppo_bench.checkpoint import existing_run
 from ppo_bench.envs import check_env_id
 from ppo_bench.loop import train
 from ppo_bench.settings import ConfigError, TrainSettings, settings_from_dict
@@ -70,24 +71,30 @@ def check_command_line(args: list[str]) -> None:
                 cfg = compose("config", overrides=job + hydra_overrides, return_hydra_config=True)
             except (HydraException, OmegaConfBaseException) as error:
                 raise ConfigError(str(error).splitlines()[0]) from None
-            to_settings(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]))
-            hydra_cfg = cfg.hydra
-            try:
-                out = Path(hydra_cfg.sweep.dir if multirun else hydra_cfg.run.dir)
-            except OmegaConfBaseException:  # the output folder names a value only known at run time
-                continue
-            _check_output_folder(out, hydra_overrides)
+            settings = to_settings(OmegaConf.masked_copy(cfg, [k for k in cfg if k != "hydra"]))
+            run_dir = _job_folder(cfg, multirun)
+            if run_dir is not None:
+                _check_output_folder(run_dir, "hydra.sweep.dir" if multirun else "hydra.run.dir")
+                existing_run(run_dir, settings)  # the same run continues; a different one is refused
 
 
-def _check_output_folder(out: Path, hydra_overrides: list[str]) -> None:
+def _job_folder(cfg: DictConfig, multirun: bool) -> Path | None:
+    """The job's run folder as Hydra will name it (None when it depends on what only the launch knows)."""
+    HydraConfig.instance().set_config(cfg)
+    try:
+        if multirun:
+            return Path(str(OmegaConf.select(cfg, "hydra.sweep.dir"))) / str(OmegaConf.select(cfg, "hydra.sweep.subdir"))
+        return Path(str(OmegaConf.select(cfg, "hydra.run.dir")))
+    except OmegaConfBaseException:
+        return None
+
+
+def _check_output_folder(out: Path, field: str) -> None:
     existing = out
     while not existing.exists():
         existing = existing.parent
-    field = "hydra.sweep.dir" if any(o.startswith("hydra.sweep") for o in hydra_overrides) else "hydra.run.dir"
     if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
         raise ConfigError(f"{field}={out}: {existing} is not a writable folder; choose a writable output folder")
-    if (out / "status.json").exists() or any(out.glob("*/status.json")):
-        raise ConfigError(f"{field}={out}: already holds runs; runs are never overwritten, choose another folder")
 
 
 @hydra.main(version_base="1.3", config_path="../conf", config_name="config")

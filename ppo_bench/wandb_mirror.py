@@ -36,7 +36,8 @@ class WandbMirror:
     """Mirrors one run folder to one wandb run."""
 
     def __init__(self, logger: LoggerSettings, run_dir: Path, name: str, group: str, tags: list[str],
-                 config: dict[str, Any]):
+                 config: dict[str, Any], run_id: str | None = None):
+        """run_id continues that wandb run (a resumed run folder); None starts a new one."""
         self.run = None
         mode = resolve_mode(logger.mode)
         if mode == "disabled":
@@ -46,6 +47,7 @@ class WandbMirror:
 
             self.run = wandb.init(project=logger.project, entity=logger.entity, group=group, name=name, tags=tags,
                                   config=config, dir=str(run_dir), mode=mode, reinit="create_new",
+                                  id=run_id, resume="allow" if run_id else None,
                                   settings=wandb.Settings(silent=True, console="off"))
             self.run.define_metric("global_step")
             self.run.define_metric("*", step_metric="global_step")
@@ -53,6 +55,10 @@ class WandbMirror:
                 print(f"wandb: no credentials, logging offline; sync later with: wandb sync {self.run.dir}/..")
         except Exception as error:  # noqa: BLE001 - any wandb failure must leave training running
             self._fail(error)
+
+    @property
+    def run_id(self) -> str | None:
+        return None if self.run is None else self.run.id
 
     def _fail(self, error: Exception) -> None:
         warnings.warn(f"wandb disabled for this run after an error ({type(error).__name__}: {error}); "

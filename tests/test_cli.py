@@ -107,7 +107,7 @@ def test_cli_run_then_rerun_into_the_same_folder_is_refused(tmp_path):
     assert json.loads((tmp_path / "run" / "status.json").read_text())["status"] == "finished"
     before = (tmp_path / "run" / "metrics.csv").read_bytes()
     again = run_cli(*args, "seed=2")
-    assert again.returncode != 0 and "already holds runs" in again.stderr
+    assert again.returncode != 0 and "already holds a different run (seed" in again.stderr
     assert (tmp_path / "run" / "metrics.csv").read_bytes() == before
 
 

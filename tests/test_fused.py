@@ -86,6 +86,9 @@ def test_fused_sweep_gives_the_same_runs_as_an_ordinary_one(tmp_path):
         assert json.loads((fused[name] / "status.json").read_text())["status"] == "finished"
         assert len(list((fused[name] / "wandb").glob("offline-run-*/run-*.wandb"))) == 1
         assert_same_metrics(plain[name], fused[name])
+    before = {name: (run / "metrics.csv").read_bytes() for name, run in fused.items()}
+    assert sweep(tmp_path, "fused", "hydra/launcher=fused") == fused  # rerunning the sweep skips finished runs
+    assert {name: (run / "metrics.csv").read_bytes() for name, run in fused.items()} == before
     a, b = load_runs(tmp_path / "plain"), load_runs(tmp_path / "fused")
     columns = ["env", "objective", "title", "seed", "status", "global_step", "n_episodes", "n_iterations"]
     key = ["objective", "seed"]

@@ -94,7 +94,7 @@ def test_non_finite_loss_stops_cleanly_as_diverged(tiny, tmp_path, monkeypatch):
 def test_existing_run_folder_is_never_overwritten(tiny, tmp_path):
     train(tiny, tmp_path / "run")
     before = {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir() if p.is_file()}
-    with pytest.raises(ConfigError, match="already holds a run"):
+    with pytest.raises(ConfigError, match="already holds a different run"):
         train(with_(tiny, seed=9), tmp_path / "run")
     after = {p.name: p.read_bytes() for p in (tmp_path / "run").iterdir() if p.is_file()}
     assert after == before

@@ -5,7 +5,8 @@ population (K members in one process, batched matmuls, K×n environments stepped
 
 Each job is first resolved by Hydra exactly as any launcher would (config, output folder from its overrides), so
 every member writes the same run folder and wandb run a solo job would. Jobs are then grouped by everything but
-seed, objective and logger settings; a group is cut into populations of at most `max_members`, and cut further
+seed, objective and logger settings (and, when a sweep is rerun to resume it, by the iteration each member's
+checkpoint reached; finished members are skipped); a group is cut into populations of at most `max_members`, and cut further
 until there are at least `n_jobs` populations to keep every worker busy. Populations run in `n_jobs` processes.
 """
 
@@ -112,9 +113,11 @@ class FusedLauncher(Launcher):
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         Path(str(self.config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
         jobs = [self.resolve_job(initial_job_idx + i, o) for i, o in enumerate(job_overrides)]
+        from ppo_bench.checkpoint import checkpoint_iteration
+
         groups: dict[Any, list[int]] = defaultdict(list)
-        for i, job in enumerate(jobs):
-            groups[population_key(job.settings)].append(i)
+        for i, job in enumerate(jobs):  # resumed members continue together only from the same iteration
+            groups[population_key(job.settings), checkpoint_iteration(job.run_dir)].append(i)
         populations = split_populations(list(groups.values()), self.max_members, self.n_jobs)
         log.info(f"Fusing {len(jobs)} jobs into {len(populations)} populations of sizes "
                  f"{[len(p) for p in populations]}, {self.n_jobs} at a time")

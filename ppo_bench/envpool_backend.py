@@ -1,0 +1,102 @@
+"""envpool (C++ threads) behind the interface and semantics of ppo_bench.envs.MemberEnvs.
+
+envpool resets an ended environment on the step after its end (reward 0, action ignored), so each step here resets the
+envs that ended right away through envpool's per-env reset: every step() is a real transition for every env, the
+final observation comes with the ending step and obs holds the reset observation, as in Gymnasium's same-step mode.
+envpool reports an episode that terminates at the time limit as truncated only; so the pool runs without a time limit
+and the registered limit is applied here, giving Gymnasium's flags (both set in that case).
+
+Seeding: envpool takes one seed per env; env i of member k gets env_seed(member_seeds[k], i), as with MemberEnvs, so a
+member's environments never depend on the rest of the population. The random streams are envpool's own (C++), so the
+two backends agree in distribution, not trajectory by trajectory. envpool's rewards are float32.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from ppo_bench.envs import Step, env_seed
+from ppo_bench.settings import ConfigError
+
+TASKS = ("HalfCheetah", "Hopper", "InvertedDoublePendulum", "InvertedPendulum", "Reacher", "Swimmer", "Walker2d")
+SUPPORTED_IDS = tuple(f"{task}-{version}" for version in ("v5", "v4") for task in TASKS)
+_NO_TIME_LIMIT = 2**31 - 1
+
+
+class EnvpoolMemberEnvs:
+    """K members × n envpool environments in one pool of K·n envs stepped synchronously by num_threads threads."""
+
+    def __init__(self, env_id: str, member_seeds: list[int], envs_per_member: int, num_threads: int | None = None):
+        if env_id not in SUPPORTED_IDS:
+            raise ConfigError(f"env.id={env_id!r}: not available with the envpool backend; it has "
+                              f"{', '.join(SUPPORTED_IDS)}")
+        try:
+            import envpool
+        except ImportError:
+            raise ConfigError("env.backend=envpool: envpool is not installed (pip install 'ppo-bench[envpool]')") \
+                from None
+        self.env_id, self._envpool = env_id, envpool
+        self.members, self.envs_per_member = len(member_seeds), envs_per_member
+        self.num_envs = self.members * envs_per_member
+        self.num_threads = min(num_threads or len(os.sched_getaffinity(0)), self.num_envs)
+        self.seeds = [env_seed(s, i) for s in member_seeds for i in range(envs_per_member)]
+        self.time_limit = int(envpool.make_spec(env_id).config.max_episode_steps)
+        self.pool = self._make_pool()
+        self._pool_used = False
+        space = self.pool.action_space
+        self.obs_dim = int(np.prod(self.pool.observation_space.shape))
+        self.act_dim = int(np.prod(space.shape))
+        # float32 bounds like Gymnasium's MuJoCo action spaces, so both backends expose identical arrays
+        self.action_low, self.action_high = space.low.astype(np.float32), space.high.astype(np.float32)
+        self.episode_return = np.zeros((self.members, envs_per_member))
+        self.episode_length = np.zeros((self.members, envs_per_member), dtype=np.int64)
+
+    def _make_pool(self):
+        # envpool seeds are int32: shift the uint32 env seeds (a bijection)
+        return self._envpool.make(self.env_id, env_type="gymnasium", num_envs=self.num_envs,
+                                  seed=[s - 2**31 for s in self.seeds], num_threads=self.num_threads,
+                                  max_episode_steps=_NO_TIME_LIMIT)
+
+    def _shape(self, x: np.ndarray) -> np.ndarray:
+        return x.reshape(self.members, self.envs_per_member, *x.shape[1:])
+
+    def reset(self) -> np.ndarray:
+        """Starts every env from its seed (a fresh pool when this one has been used, as Gymnasium re-seeds)."""
+        if self._pool_used:
+            self.pool.close()
+            self.pool = self._make_pool()
+        self._pool_used = True
+        self.episode_return[:] = 0.0
+        self.episode_length[:] = 0
+        obs, info = self.pool.reset()
+        return self._shape(obs[np.argsort(info["env_id"])].reshape(self.num_envs, -1).astype(np.float64, copy=False))
+
+    def step(self, actions: np.ndarray) -> tuple[Step, list[tuple[int, float, int]]]:
+        """As MemberEnvs.step: actions [K, n, A] (clipped here); returns the step and the episodes that ended in it
+        as (member, return, length)."""
+        clipped = np.clip(actions, self.action_low, self.action_high).reshape(self.num_envs, *self.action_low.shape)
+        obs, rewards, terminated, _, info = self.pool.step(clipped.astype(np.float64, copy=False))
+        order = np.argsort(info["env_id"])
+        obs = obs[order].reshape(self.num_envs, -1).astype(np.float64, copy=False)
+        rewards, terminated = rewards[order].astype(np.float64), terminated[order]
+        self.episode_return += self._shape(rewards)
+        self.episode_length += 1
+        truncated = self.episode_length.reshape(-1) >= self.time_limit
+        done = terminated | truncated
+        final_obs = np.zeros_like(obs)
+        if done.any():
+            final_obs[done] = obs[done]
+            reset_obs, reset_info = self.pool.reset(np.flatnonzero(done).astype(np.int32))
+            obs[reset_info["env_id"]] = reset_obs.reshape(len(reset_obs), -1)
+        done = self._shape(done)
+        ended = [(int(k), float(self.episode_return[k, i]), int(self.episode_length[k, i]))
+                 for k, i in zip(*np.nonzero(done))]
+        self.episode_return[done] = 0.0
+        self.episode_length[done] = 0
+        return Step(self._shape(obs), self._shape(rewards), self._shape(terminated), self._shape(truncated),
+                    self._shape(final_obs)), ended
+
+    def close(self) -> None:
+        self.pool.close()
