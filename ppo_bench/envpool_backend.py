@@ -25,18 +25,24 @@ SUPPORTED_IDS = tuple(f"{task}-{version}" for version in ("v5", "v4") for task i
 _NO_TIME_LIMIT = 2**31 - 1
 
 
+def check_envpool_id(env_id: str) -> None:
+    """Raises ConfigError unless envpool is installed and has env_id."""
+    if env_id not in SUPPORTED_IDS:
+        raise ConfigError(f"env.id={env_id!r}: not available with env.backend=envpool; it has "
+                          f"{', '.join(SUPPORTED_IDS)}")
+    try:
+        import envpool  # noqa: F401
+    except ImportError:
+        raise ConfigError("env.backend=envpool: envpool is not installed (pip install 'ppo-bench[envpool]')") from None
+
+
 class EnvpoolMemberEnvs:
     """K members × n envpool environments in one pool of K·n envs stepped synchronously by num_threads threads."""
 
     def __init__(self, env_id: str, member_seeds: list[int], envs_per_member: int, num_threads: int | None = None):
-        if env_id not in SUPPORTED_IDS:
-            raise ConfigError(f"env.id={env_id!r}: not available with the envpool backend; it has "
-                              f"{', '.join(SUPPORTED_IDS)}")
-        try:
-            import envpool
-        except ImportError:
-            raise ConfigError("env.backend=envpool: envpool is not installed (pip install 'ppo-bench[envpool]')") \
-                from None
+        check_envpool_id(env_id)
+        import envpool
+
         self.env_id, self._envpool = env_id, envpool
         self.members, self.envs_per_member = len(member_seeds), envs_per_member
         self.num_envs = self.members * envs_per_member
@@ -97,6 +103,13 @@ class EnvpoolMemberEnvs:
         self.episode_length[done] = 0
         return Step(self._shape(obs), self._shape(rewards), self._shape(terminated), self._shape(truncated),
                     self._shape(final_obs)), ended
+
+    def member_state(self, k: int) -> dict:
+        """envpool cannot export its environments' states: a resumed run restarts them from a reset."""
+        return {"envs": None}
+
+    def set_member_state(self, k: int, state: dict) -> bool:
+        return False
 
     def close(self) -> None:
         self.pool.close()

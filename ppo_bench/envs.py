@@ -10,7 +10,7 @@ import gymnasium as gym
 import mujoco
 import numpy as np
 
-from ppo_bench.settings import ConfigError
+from ppo_bench.settings import ConfigError, EnvSettings
 
 
 def env_seed(member_seed: int, index: int) -> int:
@@ -32,6 +32,25 @@ def check_env_id(env_id: str) -> None:
     if not isinstance(space, gym.spaces.Box):
         raise ConfigError(f"env.id={env_id!r}: has {type(space).__name__} actions; ppo-bench needs continuous "
                           "(Box) actions")
+
+
+def make_member_envs(env: EnvSettings, member_seeds: list[int]):
+    """The environments of a population on the configured backend (both give the same interface and semantics)."""
+    if env.backend == "envpool":
+        from ppo_bench.envpool_backend import EnvpoolMemberEnvs
+
+        return EnvpoolMemberEnvs(env.id, member_seeds, env.num_envs, env.threads or None)
+    return MemberEnvs(env.id, member_seeds, env.num_envs)
+
+
+def check_env(env: EnvSettings) -> None:
+    """Raises ConfigError unless the backend can run env.id."""
+    if env.backend == "envpool":
+        from ppo_bench.envpool_backend import check_envpool_id
+
+        check_envpool_id(env.id)
+    else:
+        check_env_id(env.id)
 
 
 class Step(NamedTuple):
@@ -95,11 +114,15 @@ class MemberEnvs:
         return {"envs": [env_state(e) for e in self.vector.envs[k * n:(k + 1) * n]],
                 "episode_return": self.episode_return[k].copy(), "episode_length": self.episode_length[k].copy()}
 
-    def set_member_state(self, k: int, state: dict) -> None:
+    def set_member_state(self, k: int, state: dict) -> bool:
+        """Restores member k's environments; False when they cannot be (they stay as reset, episodes restart)."""
         n = self.envs_per_member
+        if state["envs"] is None or any(saved is None for saved in state["envs"]):
+            return False
         for env, saved in zip(self.vector.envs[k * n:(k + 1) * n], state["envs"]):
             set_env_state(env, saved)
         self.episode_return[k], self.episode_length[k] = state["episode_return"], state["episode_length"]
+        return True
 
     def close(self) -> None:
         self.vector.close()
@@ -127,9 +150,7 @@ def env_state(env: gym.Env) -> dict | None:
             "elapsed_steps": None if limit is None else limit._elapsed_steps}
 
 
-def set_env_state(env: gym.Env, state: dict | None) -> None:
-    if state is None:
-        return
+def set_env_state(env: gym.Env, state: dict) -> None:
     inner = env.unwrapped
     mujoco.mj_setState(inner.model, inner.data, state["physics"], mujoco.mjtState.mjSTATE_INTEGRATION)
     inner.np_random.bit_generator.state = state["rng"]

@@ -14,7 +14,7 @@ import torch
 from tqdm import tqdm
 
 from ppo_bench.checkpoint import existing_run, load_checkpoint, remove_checkpoint, save_checkpoint
-from ppo_bench.envs import MemberEnvs, env_seed
+from ppo_bench.envs import env_seed, make_member_envs
 from ppo_bench.gae import gae
 from ppo_bench.networks import ActorCritic
 from ppo_bench.normalizers import RewardScaler, RunningMeanStd, normalize
@@ -101,7 +101,7 @@ class _Trainer:
         s = self.s = members[0]
         self.K, self.n, self.T = len(members), s.env.num_envs, s.rollout_steps
         self.generators = [torch.Generator().manual_seed(m.seed) for m in members]
-        self.envs = MemberEnvs(s.env.id, [m.seed for m in members], self.n)
+        self.envs = make_member_envs(s.env, [m.seed for m in members])
         self.net = ActorCritic(self.envs.obs_dim, self.envs.act_dim, s.hidden_sizes, s.details.init, self.generators)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=s.learning_rate, eps=s.details.adam_eps,
                                           fused=True)
@@ -290,7 +290,7 @@ class _Trainer:
         obs = self.envs.reset()
         done_iterations, wall_before = 0, 0.0
         if self.checkpoints[0] is not None:
-            obs = self.restore()
+            obs = self.restore(obs)
             done_iterations, wall_before = self.checkpoints[0]["iteration"], self.checkpoints[0]["wall_time"]
         start = time.time() - wall_before
         show = {"on": True, "off": False, "auto": sys.stderr.isatty()}[s.progress]
@@ -357,8 +357,9 @@ class _Trainer:
                 "recent_returns": list(self.recent_returns[k]), "next_eval": self.next_eval,
                 "offsets": self.records[k].offsets(), "wandb_id": self.mirrors[k].run_id})
 
-    def restore(self) -> np.ndarray:
-        """Loads every member's checkpoint into its slot of the population; returns the observation to go on from."""
+    def restore(self, reset_obs: np.ndarray) -> np.ndarray:
+        """Loads every member's checkpoint into its slot of the population; returns the observation to go on from
+        (the reset one for members whose environments cannot be restored: envpool, non-MuJoCo envs)."""
         named = dict(self.net.named_parameters())
         first = self.checkpoints[0]
         with torch.no_grad():
@@ -375,12 +376,14 @@ class _Trainer:
         if self.reward_scaler is not None:
             self.reward_scaler.returns = np.stack([c["reward_scaler"]["returns"] for c in self.checkpoints])
         self.beta = torch.tensor([c["beta"] for c in self.checkpoints], dtype=self.beta.dtype)
+        obs = reset_obs.copy()
         for k, c in enumerate(self.checkpoints):
             self.generators[k].set_state(c["generator"])
-            self.envs.set_member_state(k, c["envs"])
+            if self.envs.set_member_state(k, c["envs"]):
+                obs[k] = c["obs"]
             self.recent_returns[k].extend(c["recent_returns"])
         self.global_step, self.next_eval, self.updates = first["global_step"], first["next_eval"], first["iteration"]
-        return np.stack([c["obs"] for c in self.checkpoints])
+        return obs
 
     def policy(self, k: int) -> SavedPolicy:
         stats = self.obs_stats

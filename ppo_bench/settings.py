@@ -63,7 +63,9 @@ class EnvSettings:
     num_envs: int = 1
     """Environments per member; the paper uses 1 for MuJoCo."""
     backend: str = "gymnasium"
-    """Environment implementation: gymnasium."""
+    """Environment implementation: gymnasium (Python, in the training thread) or envpool (C++ threads)."""
+    threads: int = 0
+    """envpool worker threads (0: one per core); must stay 0 with gymnasium, which has none."""
 
 
 @dataclass(frozen=True)
@@ -168,7 +170,7 @@ _ALLOWED = {
     "details.adv_norm": ("batch", "minibatch", "none"),
     "details.init": ("normc", "orthogonal"),
     "logger.mode": ("auto", "online", "offline", "disabled"),
-    "env.backend": ("gymnasium",),
+    "env.backend": ("gymnasium", "envpool"),
     "progress": ("auto", "on", "off"),
 }
 
@@ -255,6 +257,8 @@ def _check(s: TrainSettings) -> None:
         if not value > 0:
             shown = s.seed if where == "seed" else value
             raise ConfigError(f"{where}={shown}: must be {'>= 0' if where == 'seed' else '> 0'}")
+    if s.env.threads < 0 or (s.env.threads and s.env.backend != "envpool"):
+        raise ConfigError(f"env.threads={s.env.threads}: must be 0 with env.backend=gymnasium, >= 0 with envpool")
     if s.eval_every < 0:
         raise ConfigError(f"eval_every={s.eval_every}: must be >= 0 (0 turns evaluation off)")
     if not 0 < s.gamma <= 1:

@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from ppo_bench.checkpoint import existing_run
-from ppo_bench.envs import check_env_id
+from ppo_bench.envs import check_env
 from ppo_bench.loop import train
 from ppo_bench.settings import ConfigError, TrainSettings, settings_from_dict
 
@@ -30,7 +30,7 @@ GROUPS = ("objective", "env", "details", "logger")
 
 def to_settings(cfg: DictConfig) -> TrainSettings:
     settings = settings_from_dict(OmegaConf.to_container(cfg, resolve=True))
-    check_env_id(settings.env.id)
+    check_env(settings.env)
     return settings
 
 
