@@ -32,3 +32,6 @@ report: setup          ## Table 1, figures and report from run folders: make rep
 
 figure2: setup         ## Figure 2 from a real Hopper-v5 first update -> results/figure2/
 	$(PY) -m experiments.figure2
+
+benchmark-population: setup  ## fused K = 33 population vs SB3, one run, and the physics ceiling (HalfCheetah-v5)
+	$(PY) -m experiments.benchmark_population
