@@ -5,7 +5,7 @@ PY      := $(VENV)/bin/python
 RUNS    ?= outputs/sweeps/*
 OUT     ?= outputs/report
 
-.PHONY: setup demo test benchmark random-baseline table1 table1-quick figure2 report
+.PHONY: setup demo test benchmark benchmark-population random-baseline table1 table1-quick figure2 report
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
