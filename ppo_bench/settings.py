@@ -30,28 +30,22 @@ class ObjectiveSettings:
     @property
     def name(self) -> str:
         """Short label derived from the numbers, e.g. `clip0.2`, `kl_adaptive0.01`, `clip0.2+kl_fixed1`."""
-        parts = []
-        if self.clip_eps is not None:
-            parts.append(f"clip{self.clip_eps:g}")
-        if self.kl_target is not None:
-            start = "" if self.kl_beta == 1.0 else f"_beta{self.kl_beta:g}"
-            parts.append(f"kl_adaptive{self.kl_target:g}{start}")
-        elif self.kl_beta > 0:
-            parts.append(f"kl_fixed{self.kl_beta:g}")
-        return "+".join(parts) or "none"
+        return self._label("clip{eps:g}", "kl_adaptive{target:g}", "_beta{beta:g}", "kl_fixed{beta:g}", "+", "none")
 
     @property
     def title(self) -> str:
         """Table 1 style label derived from the numbers, e.g. `Clipping, ε = 0.2`."""
-        parts = []
-        if self.clip_eps is not None:
-            parts.append(f"Clipping, ε = {self.clip_eps:g}")
-        if self.kl_target is not None:
-            start = "" if self.kl_beta == 1.0 else f", β0 = {self.kl_beta:g}"
-            parts.append(f"Adaptive KL, d_targ = {self.kl_target:g}{start}")
+        return self._label("Clipping, ε = {eps:g}", "Adaptive KL, d_targ = {target:g}", ", β0 = {beta:g}",
+                           "Fixed KL, β = {beta:g}", " + ", "No clipping or penalty")
+
+    def _label(self, clip: str, adaptive: str, start: str, fixed: str, join: str, empty: str) -> str:
+        numbers = {"eps": self.clip_eps, "target": self.kl_target, "beta": self.kl_beta}
+        parts = [clip.format(**numbers)] if self.clip_eps is not None else []
+        if self.kl_target is not None:  # the Table 1 rows start at β = 1; another start is part of the label
+            parts.append(adaptive.format(**numbers) + ("" if self.kl_beta == 1.0 else start.format(**numbers)))
         elif self.kl_beta > 0:
-            parts.append(f"Fixed KL, β = {self.kl_beta:g}")
-        return " + ".join(parts) or "No clipping or penalty"
+            parts.append(fixed.format(**numbers))
+        return join.join(parts) or empty
 
 
 @dataclass(frozen=True)
