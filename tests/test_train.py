@@ -153,3 +153,16 @@ def test_short_run_learns(tiny, tmp_path):
     returns = [float(e["return"]) for e in read_csv(tmp_path / "run" / "episodes.csv")]
     assert np.mean(returns[:20]) < 30
     assert np.mean(returns[-20:]) > 100
+
+
+@pytest.mark.slow
+def test_inverted_pendulum_100k_clip_reaches_800(tmp_path):
+    """The issue's check: `python -m ppo_bench.train env=inverted_pendulum objective=clip total_timesteps=100000
+    seed=1` averages at least 800 over its last 10 training episodes (1000 is the most an episode can return)."""
+    from ppo_bench.settings import TrainSettings
+
+    settings = TrainSettings(total_timesteps=100_000, seed=1, logger=LoggerSettings(mode="disabled"), progress="off")
+    assert settings.env.id == "InvertedPendulum-v5" and settings.objective.name == "clip0.2"
+    train(settings, tmp_path / "run")
+    returns = [float(e["return"]) for e in read_csv(tmp_path / "run" / "episodes.csv")]
+    assert np.mean(returns[-10:]) >= 800
