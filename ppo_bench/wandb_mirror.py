@@ -52,7 +52,7 @@ class WandbMirror:
             self.run.define_metric("global_step")
             self.run.define_metric("*", step_metric="global_step")
             if logger.mode == "auto" and mode == "offline":
-                print(f"wandb: no credentials, logging offline; sync later with: wandb sync {self.run.dir}/..")
+                print(f"wandb: no credentials, logging offline; sync later with: wandb sync {Path(self.run.dir).parent}")
         except Exception as error:  # noqa: BLE001 - any wandb failure must leave training running
             self._fail(error)
 
