@@ -66,8 +66,6 @@ def _train_active(members: list[TrainSettings], run_dirs: list[Path], existing: 
     if len(iterations) > 1:
         raise ConfigError(f"population: members would resume from different iterations {sorted(iterations)}; "
                           "resume them separately (without fusion)")
-    shared = members[0]
-    torch.set_num_threads(shared.torch_threads)
     records = [RunRecord(d, m, {"population_size": population_size, "member": k}, resume=there,
                          offsets=c and c["offsets"], wall_time=c["wall_time"] if c else 0.0,
                          global_step=c["global_step"] if c else 0)
@@ -302,9 +300,11 @@ class _Trainer:
                 learning_rate = s.learning_rate * (1 - (iteration - 1) / s.num_iterations if s.details.lr_anneal else 1)
                 for group in self.optimizer.param_groups:
                     group["lr"] = learning_rate
+                torch.set_num_threads(1)  # the rollout's forward passes are too small to share
                 batch, obs = self.rollout(obs)
                 explained = explained_variance(batch["values"], batch["returns"])
                 was_live = self.live.copy()
+                torch.set_num_threads(s.torch_threads)
                 diagnostics = self.update(batch)
                 wall = time.time() - start
                 for k in np.nonzero(was_live)[0]:

@@ -137,7 +137,7 @@ class TrainSettings:
     max_ratio: float = 1e6
     """A probability ratio above this (or any non-finite loss or weight) marks the run diverged."""
     torch_threads: int = 1
-    """torch intra-op threads; 1 is fastest for these small networks."""
+    """torch threads of the update (the rollout uses 1); 1 is fastest for one run, 2 can help a large population."""
     progress: str = "auto"
     """Progress bar: auto (only on a terminal), on, or off."""
     save_policy: bool = True
