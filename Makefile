@@ -35,3 +35,9 @@ figure2: setup         ## Figure 2 from a real Hopper-v5 first update -> results
 
 benchmark-population: setup  ## fused K = 33 population vs SB3, one run, and the physics ceiling (HalfCheetah-v5)
 	$(PY) -m experiments.benchmark_population
+
+table1: setup          ## full Table 1: 7 tasks × 11 settings × 3 seeds × 1M steps; ARGS='hydra/launcher=slurm ...'
+	$(PY) -m experiments.table1 $(ARGS)
+
+table1-quick: setup    ## reduced Table 1 (7 tasks × 6 settings × 2 seeds × 90k steps, ~30 min) -> results/table1_quick/
+	$(PY) -m experiments.table1_quick $(ARGS)

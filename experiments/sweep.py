@@ -1,0 +1,144 @@
+"""Shared machinery of experiments.table1 and experiments.table1_quick: Table 1 as ordinary Hydra multiruns.
+
+The 11 settings of Table 1 (PAPER.md §2) are not one cartesian product, so a sweep is one multirun per objective
+family, each into its own folder <out>/<family> (the training CLI refuses a sweep folder that already holds runs):
+
+    python -m ppo_bench.train -m hydra/launcher=joblib hydra.launcher.n_jobs=2 env=<tasks> objective=clip \
+        objective.clip_eps=0.1,0.2,0.3 seed=1,2,3 total_timesteps=1000000 hydra.sweep.dir=<out>/clip
+
+Every command is printed before it runs, exactly as a user could type it. Extra Hydra overrides are appended to every
+multirun; one that selects a launcher (`hydra/launcher=submitit_slurm`) replaces the default joblib launcher (and its
+n_jobs). After the multiruns, `python -m analysis.report <out>/<family>... --out <out>/report` writes the report.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# Table 1's settings, one multirun per family: family -> the overrides that select them (PAPER.md §2).
+# β of the adaptive rows starts at objective.kl_beta = 1 (conf/objective/kl_adaptive.yaml, the Table 1 caption).
+TABLE1_FAMILIES: dict[str, list[str]] = {
+    "none": ["objective=none"],
+    "clip": ["objective=clip", "objective.clip_eps=0.1,0.2,0.3"],
+    "kl_fixed": ["objective=kl_fixed", "objective.kl_beta=0.3,1,3,10"],
+    "kl_adaptive": ["objective=kl_adaptive", "objective.kl_target=0.003,0.01,0.03"],
+}
+
+# The seven tasks (conf/env/*.yaml), slowest first: joblib hands jobs out in this order, so the cheap pendulum runs
+# fill the gaps at the end of each multirun instead of one long run holding a core while the other idles.
+TASKS: tuple[str, ...] = ("walker2d", "swimmer", "hopper", "half_cheetah", "reacher", "inverted_double_pendulum",
+                          "inverted_pendulum")
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """One Table 1 sweep: which families (each a list of overrides), tasks, seeds and steps, and where it goes."""
+
+    out: Path
+    families: dict[str, list[str]]
+    tasks: tuple[str, ...] = TASKS
+    seeds: tuple[int, ...] = (1, 2, 3)
+    steps: int = 1_000_000
+    jobs: int = 2
+    extra: tuple[str, ...] = ()
+    report_args: tuple[str, ...] = ()
+    python: str = field(default_factory=lambda: sys.executable)
+
+    def family_runs(self, family: str) -> int:
+        """Runs in one family's multirun."""
+        n = len(self.tasks) * len(self.seeds)
+        for item in self.families[family]:
+            key, _, value = item.partition("=")
+            if not key.startswith("hydra"):
+                n *= len(value.split(","))
+        return n
+
+    @property
+    def n_runs(self) -> int:
+        return sum(self.family_runs(f) for f in self.families)
+
+    @property
+    def total_steps(self) -> int:
+        """Env steps of the whole sweep (each run rounds its steps up to whole rollouts of 2048)."""
+        return self.n_runs * self.steps
+
+    def train_command(self, family: str) -> list[str]:
+        """The multirun of one family, as argv."""
+        launcher = [] if any(e.startswith("hydra/launcher=") for e in self.extra) else \
+            ["hydra/launcher=joblib", f"hydra.launcher.n_jobs={self.jobs}"]
+        return [self.python, "-m", "ppo_bench.train", "-m", *launcher, f"env={','.join(self.tasks)}",
+                *self.families[family], f"seed={','.join(map(str, self.seeds))}", f"total_timesteps={self.steps}",
+                f"hydra.sweep.dir={self.out / family}", *self.extra]
+
+    def report_command(self, report_dir: Path | None = None) -> list[str]:
+        report_dir = report_dir or self.out / "report"
+        return [self.python, "-m", "analysis.report", *[str(self.out / f) for f in self.families],
+                "--out", str(report_dir), *self.report_args]
+
+
+def shown(command: list[str]) -> str:
+    """A command as one pasteable shell line, with the interpreter shown as `python`."""
+    return " ".join(["python" if i == 0 and c == sys.executable else shlex.quote(c) for i, c in enumerate(command)])
+
+
+def run_sweep(sweep: Sweep, dry_run: bool = False, resume: bool = False, report_dir: Path | None = None,
+              report: bool = True) -> tuple[int, float]:
+    """Runs every family's multirun (printing each command first), then the report. A failed multirun does not stop
+    the others; the report covers whatever finished (it lists missing and failed runs). With `resume`, a family whose
+    sweep folder already holds all its runs finished is skipped, and an incomplete one is moved aside, out of the
+    sweep folder (to <out>.incomplete/<family>-<timestamp>, so no report counts its runs twice), and run again.
+    Returns (exit code: 0 if every command succeeded, wall seconds)."""
+    start, failures = time.time(), []
+    print(f"# {sweep.n_runs} runs × {sweep.steps} env steps = {sweep.total_steps / 1e6:g}M env steps -> {sweep.out}",
+          flush=True)
+    for family in sweep.families:
+        command = sweep.train_command(family)
+        folder = sweep.out / family
+        if resume and folder.exists():
+            done, expected = finished_runs(folder), sweep.family_runs(family)
+            if done >= expected:
+                print(f"# {folder}: all {expected} runs finished, skipped (--resume)", flush=True)
+                continue
+            aside = sweep.out.with_name(f"{sweep.out.name}.incomplete") / f"{family}-{timestamp()}"
+            aside.parent.mkdir(parents=True, exist_ok=True)
+            if not dry_run:
+                folder.rename(aside)
+            print(f"# {folder}: {done} of {expected} runs finished; moved aside to {aside} and run again "
+                  "(--resume)", flush=True)
+        print(f"$ {shown(command)}", flush=True)
+        if dry_run:
+            continue
+        t0 = time.time()
+        code = subprocess.run(command).returncode
+        print(f"# {family}: exit {code}, {time.time() - t0:.0f} s", flush=True)
+        if code != 0:
+            failures.append(family)
+    if report:
+        command = sweep.report_command(report_dir)
+        print(f"$ {shown(command)}", flush=True)
+        if not dry_run and subprocess.run(command).returncode != 0:
+            failures.append("report")
+    if failures:
+        print(f"# failed: {', '.join(failures)}", file=sys.stderr, flush=True)
+    return (1 if failures else 0), time.time() - start
+
+
+def finished_runs(folder: Path) -> int:
+    """Run folders under `folder` whose status.json says finished or diverged (the statuses Table 1 scores)."""
+    count = 0
+    for path in folder.rglob("status.json"):
+        try:
+            count += json.loads(path.read_text()).get("status") in ("finished", "diverged")
+        except (OSError, ValueError):
+            pass
+    return count
+
+
+def timestamp() -> str:
+    return time.strftime("%Y-%m-%d_%H-%M-%S")
