@@ -1,10 +1,11 @@
 """Shared machinery of experiments.table1 and experiments.table1_quick: Table 1 as ordinary Hydra multiruns.
 
-The 11 settings of Table 1 (PAPER.md §2) are not one cartesian product, so a sweep is one multirun per objective
-family, each into its own folder <out>/<family> (the training CLI refuses a sweep folder that already holds runs):
+Each Table 1 row has a preset named by its derived label (conf/objective/clip0.1.yaml, kl_fixed3.yaml, ...), so the
+whole table is one cartesian multirun into <out>/table1 (with the fused launcher, one population per task):
 
-    python -m ppo_bench.train -m hydra/launcher=joblib hydra.launcher.n_jobs=2 env=<tasks> objective=clip \
-        objective.clip_eps=0.1,0.2,0.3 seed=1,2,3 total_timesteps=1000000 hydra.sweep.dir=<out>/clip
+    python -m ppo_bench.train -m hydra/launcher=joblib hydra.launcher.n_jobs=2 env=<tasks> \
+        objective=none,clip0.1,clip0.2,clip0.3,kl_adaptive0.003,... seed=1,2,3 total_timesteps=1000000 \
+        hydra.sweep.dir=<out>/table1
 
 Every command is printed before it runs, exactly as a user could type it. Extra Hydra overrides are appended to every
 multirun; one that selects a launcher (`hydra/launcher=submitit_slurm`) replaces the default joblib launcher (and its
@@ -21,14 +22,11 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# Table 1's settings, one multirun per family: family -> the overrides that select them (PAPER.md §2).
-# β of the adaptive rows starts at objective.kl_beta = 1 (conf/objective/kl_adaptive.yaml, the Table 1 caption).
-TABLE1_FAMILIES: dict[str, list[str]] = {
-    "none": ["objective=none"],
-    "clip": ["objective=clip", "objective.clip_eps=0.1,0.2,0.3"],
-    "kl_fixed": ["objective=kl_fixed", "objective.kl_beta=0.3,1,3,10"],
-    "kl_adaptive": ["objective=kl_adaptive", "objective.kl_target=0.003,0.01,0.03"],
-}
+from analysis.paper_values import TABLE1
+
+# Table 1's 11 settings (PAPER.md §2) as one multirun: sweep folder name -> the overrides that select them.
+# The presets' names are analysis.paper_values.TABLE1's keys; β of the adaptive rows starts at 1 (Table 1 caption).
+TABLE1_FAMILIES: dict[str, list[str]] = {"table1": ["objective=" + ",".join(TABLE1)]}
 
 # The seven tasks (conf/env/*.yaml), slowest first: joblib hands jobs out in this order, so the cheap pendulum runs
 # fill the gaps at the end of each multirun instead of one long run holding a core while the other idles.
@@ -90,10 +88,9 @@ def shown(command: list[str]) -> str:
 def run_sweep(sweep: Sweep, dry_run: bool = False, resume: bool = False, report_dir: Path | None = None,
               report: bool = True) -> tuple[int, float]:
     """Runs every family's multirun (printing each command first), then the report. A failed multirun does not stop
-    the others; the report covers whatever finished (it lists missing and failed runs). With `resume`, a family whose
-    sweep folder already holds all its runs finished is skipped, and an incomplete one is moved aside, out of the
-    sweep folder (to <out>.incomplete/<family>-<timestamp>, so no report counts its runs twice), and run again.
-    Returns (exit code: 0 if every command succeeded, wall seconds)."""
+    the others; the report covers whatever finished (it lists missing and failed runs). Rerunning the same sweep
+    (same --out) resumes it: the harness skips finished runs and resumes the others from their checkpoints; `resume`
+    only says so. Returns (exit code: 0 if every command succeeded, wall seconds)."""
     start, failures = time.time(), []
     print(f"# {sweep.n_runs} runs × {sweep.steps} env steps = {sweep.total_steps / 1e6:g}M env steps -> {sweep.out}",
           flush=True)
@@ -101,16 +98,8 @@ def run_sweep(sweep: Sweep, dry_run: bool = False, resume: bool = False, report_
         command = sweep.train_command(family)
         folder = sweep.out / family
         if resume and folder.exists():
-            done, expected = finished_runs(folder), sweep.family_runs(family)
-            if done >= expected:
-                print(f"# {folder}: all {expected} runs finished, skipped (--resume)", flush=True)
-                continue
-            aside = sweep.out.with_name(f"{sweep.out.name}.incomplete") / f"{family}-{timestamp()}"
-            aside.parent.mkdir(parents=True, exist_ok=True)
-            if not dry_run:
-                folder.rename(aside)
-            print(f"# {folder}: {done} of {expected} runs finished; moved aside to {aside} and run again "
-                  "(--resume)", flush=True)
+            print(f"# {folder}: {finished_runs(folder)} of {sweep.family_runs(family)} runs done; the rest resume",
+                  flush=True)
         print(f"$ {shown(command)}", flush=True)
         if dry_run:
             continue

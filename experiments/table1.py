@@ -3,22 +3,22 @@
     make table1          (or: python -m experiments.table1 [--out DIR] [--jobs 2] [--dry-run] [--resume]
                                                            [hydra overrides...])
 
-Four ordinary Hydra multiruns, one per objective family (the 11 settings are not one cartesian product), each printed
-before it runs, into <out>/none, <out>/clip, <out>/kl_fixed, <out>/kl_adaptive (default <out> =
-outputs/table1/<timestamp>), then `python -m analysis.report <out>/<family>... --out <out>/report` (report.md,
-report.html, table1.{md,tex,csv}, per-task and per-run CSVs, figures). For example, the clipping family:
+One ordinary Hydra multirun over the 11 Table 1 presets (conf/objective/clip0.1.yaml, ...), printed before it runs,
+into <out>/table1 (default <out> = outputs/table1/<timestamp>), then `python -m analysis.report <out>/table1
+--out <out>/report` (report.md, report.html, table1.{md,tex,csv}, per-task and per-run CSVs, figures):
 
     python -m ppo_bench.train -m hydra/launcher=joblib hydra.launcher.n_jobs=2 env=walker2d,swimmer,hopper,\
-half_cheetah,reacher,inverted_double_pendulum,inverted_pendulum objective=clip objective.clip_eps=0.1,0.2,0.3 \
-seed=1,2,3 total_timesteps=1000000 hydra.sweep.dir=<out>/clip
+half_cheetah,reacher,inverted_double_pendulum,inverted_pendulum objective=none,clip0.1,clip0.2,clip0.3,\
+kl_adaptive0.003,kl_adaptive0.01,kl_adaptive0.03,kl_fixed0.3,kl_fixed1,kl_fixed3,kl_fixed10 seed=1,2,3 \
+total_timesteps=1000000 hydra.sweep.dir=<out>/table1
 
 Extra arguments are Hydra overrides appended to every multirun, e.g. `details=modern`. One that picks a launcher
 replaces the local joblib launcher (and --jobs): `hydra/launcher=slurm hydra.launcher.partition=cpu` sends every run
-to SLURM as one array job per family (conf/hydra/launcher/slurm.yaml), and `hydra/launcher=fused
-hydra.launcher.n_jobs=2` trains the runs of a task that differ only in seed and objective as one population per
-process (same run folders; the fast path on a CPU box).
-`--dry-run` prints the commands only. `--resume` (with --out of an earlier sweep) skips families whose runs all
-finished and moves an incomplete family's folder aside (to <out>.incomplete/) to run it again.
+to SLURM as one array job (conf/hydra/launcher/slurm.yaml), and `hydra/launcher=fused hydra.launcher.n_jobs=2
+env.backend=envpool env.threads=1 torch_threads=2` trains each task's 33 runs as one population per process (same
+run folders; the fast path on a CPU box: about 3.5 h here, from `make benchmark-population`).
+`--dry-run` prints the commands only. Rerunning with --out of an earlier sweep (`--resume`) continues it: finished
+runs are skipped, unfinished ones resume from their checkpoints.
 
 Cost: 231 runs × 1M env steps = 231M env steps (each run rounds up to 489 rollouts of 2048: 1,001,472 steps).
 Measured on this machine (2 vCPUs, AMD EPYC, 23 GiB; 2 joblib workers, one torch thread per run, wandb offline)
@@ -44,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="sweep folder (default outputs/table1/<timestamp>)")
     parser.add_argument("--jobs", type=int, default=2, help="joblib workers (default 2)")
     parser.add_argument("--dry-run", action="store_true", help="print the commands only")
-    parser.add_argument("--resume", action="store_true", help="with --out of an earlier sweep: skip finished families, rerun incomplete ones")
+    parser.add_argument("--resume", action="store_true", help="with --out of an earlier sweep: continue it (finished runs are skipped, others resume)")
     parser.add_argument("overrides", nargs="*", help="extra Hydra overrides for every multirun")
     args = parser.parse_args(argv)
     sweep = Sweep(out=args.out or Path("outputs/table1") / timestamp(), families=TABLE1_FAMILIES, tasks=TASKS,

@@ -50,12 +50,7 @@ from pathlib import Path
 
 from experiments.sweep import TASKS, Sweep, run_sweep, shown, timestamp
 
-FAMILIES: dict[str, list[str]] = {
-    "none": ["objective=none"],
-    "clip": ["objective=clip", "objective.clip_eps=0.1,0.2,0.3"],
-    "kl_fixed": ["objective=kl_fixed", "objective.kl_beta=1"],
-    "kl_adaptive": ["objective=kl_adaptive", "objective.kl_target=0.01"],
-}
+FAMILIES: dict[str, list[str]] = {"table1": ["objective=none,clip0.1,clip0.2,clip0.3,kl_fixed1,kl_adaptive0.01"]}
 SEEDS = (1, 2)
 STEPS = 90_000
 RECORD_FILES = ("config.yaml", "status.json", "meta.json", "episodes.csv", "metrics.csv")

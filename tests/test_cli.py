@@ -132,3 +132,13 @@ def test_dataclass_fields_all_have_a_doc():
                 continue
             line = next(i for i, text in enumerate(source.splitlines()) if text.strip().startswith(f"{f.name}:"))
             assert source.splitlines()[line + 1].strip().startswith('"""'), f"{cls}.{f.name} has no doc"
+
+
+def test_table1_row_presets_are_named_by_their_derived_labels():
+    """conf/objective/<name>.yaml for the 11 Table 1 rows: the file name is the label derived from its numbers, so
+    `objective=none,clip0.1,...,kl_adaptive0.03` is all of Table 1 in one multirun."""
+    from analysis.paper_values import TABLE1
+
+    for name, (title, _) in TABLE1.items():
+        objective = composed(f"objective={name}").objective
+        assert (objective.name, objective.title) == (name, title)
