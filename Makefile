@@ -5,7 +5,7 @@ PY      := $(VENV)/bin/python
 RUNS    ?= outputs/sweeps/*
 OUT     ?= outputs/report
 
-.PHONY: setup demo test benchmark benchmark-population random-baseline table1 table1-quick figure2 report
+.PHONY: setup demo test benchmark benchmark-population random-baseline table1 table1-quick table1-quick-report figure2 report
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
@@ -41,3 +41,6 @@ table1: setup          ## full Table 1: 7 tasks × 11 settings × 3 seeds × 1M 
 
 table1-quick: setup    ## reduced Table 1 (7 tasks × 6 settings × 2 seeds × 90k steps, ~30 min) -> results/table1_quick/
 	$(PY) -m experiments.table1_quick $(ARGS)
+
+table1-quick-report: setup  ## regenerate results/table1_quick/ from its committed run records (runs.tar.xz), ~15 s
+	$(PY) -m experiments.table1_quick --regenerate
