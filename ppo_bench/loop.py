@@ -322,6 +322,8 @@ class _Trainer:
                     self.next_eval += s.eval_every * math.ceil((self.global_step + 1 - self.next_eval) / s.eval_every)
                 if s.checkpoint:
                     self.save_checkpoints(iteration, obs, time.time() - start)
+                for k in np.nonzero(self.live)[0]:  # status.json says how far a running run has got
+                    self.records[k].set_status("running")
                 bar.update(s.batch_size)
                 recent = [np.mean(r) for r, alive in zip(self.recent_returns, self.live) if alive and r]
                 bar.set_postfix(sps=f"{self.K * self.global_step / wall:.0f}",
