@@ -82,8 +82,18 @@ class EnvpoolMemberEnvs:
     def step(self, actions: np.ndarray) -> tuple[Step, list[tuple[int, float, int]]]:
         """As MemberEnvs.step: actions [K, n, A] (clipped here); returns the step and the episodes that ended in it
         as (member, return, length)."""
+        self.send(actions)
+        return self.recv()
+
+    def send(self, actions: np.ndarray) -> None:
+        """Starts a step; the envpool threads simulate it while the caller does other work until recv()."""
         clipped = np.clip(actions, self.action_low, self.action_high).reshape(self.num_envs, *self.action_low.shape)
-        obs, rewards, terminated, _, info = self.pool.step(clipped.astype(np.float64, copy=False))
+        self._sent = clipped.astype(np.float64, copy=False)  # kept alive until recv()
+        self.pool.send(self._sent)
+
+    def recv(self) -> tuple[Step, list[tuple[int, float, int]]]:
+        """Ends the step started by send(); returns what step() returns."""
+        obs, rewards, terminated, _, info = self.pool.recv()
         order = np.argsort(info["env_id"])
         obs = obs[order].reshape(self.num_envs, -1).astype(np.float64, copy=False)
         rewards, terminated = rewards[order].astype(np.float64), terminated[order]

@@ -90,8 +90,16 @@ class MemberEnvs:
     def step(self, actions: np.ndarray) -> tuple[Step, list[tuple[int, float, int]]]:
         """actions [K, n, A] (clipped to the action bounds here). Returns the step and the episodes that ended in it
         as (member, return, length), counting the true environment reward."""
-        clipped = np.clip(actions, self.action_low, self.action_high).reshape(-1, *self.action_low.shape)
-        obs, rewards, terminated, truncated, info = self.vector.step(clipped)
+        self.send(actions)
+        return self.recv()
+
+    def send(self, actions: np.ndarray) -> None:
+        """Starts a step (here it only stores the actions: the gymnasium backend steps in recv())."""
+        self._actions = np.clip(actions, self.action_low, self.action_high).reshape(-1, *self.action_low.shape)
+
+    def recv(self) -> tuple[Step, list[tuple[int, float, int]]]:
+        """Ends the step started by send(); returns what step() returns."""
+        obs, rewards, terminated, truncated, info = self.vector.step(self._actions)
         obs = obs.reshape(len(obs), -1).astype(np.float64)
         done = terminated | truncated
         final_obs = np.zeros_like(obs)

@@ -143,12 +143,13 @@ class _Trainer:
                 obs_n = torch.as_tensor(self.normalize_obs(obs), dtype=torch.float32)
                 mean = self.net.policy_mean(obs_n)
                 action = torch.addcmul(mean, std, noise[t])
-                buf["obs"][t], buf["actions"][t], buf["means"][t] = obs_n, action, mean
-                buf["values"][t] = self.net.value(obs_n)
                 env_action = action.numpy()
                 if dead.any():
                     env_action = np.where(dead[:, None, None], 0.0, env_action)
-                step, ended = self.envs.step(env_action)
+                self.envs.send(env_action)  # envpool simulates while the values and buffers are computed
+                buf["obs"][t], buf["actions"][t], buf["means"][t] = obs_n, action, mean
+                buf["values"][t] = self.net.value(obs_n)
+                step, ended = self.envs.recv()
                 self.global_step += n
                 done = step.terminated | step.truncated
                 truncated_only = step.truncated & ~step.terminated
