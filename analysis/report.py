@@ -23,7 +23,7 @@ import pandas as pd
 
 from analysis import figures
 from analysis.runs import RunFrames, load_runs, scored
-from analysis.table1 import BASELINES, BESTS, MissingBaselineError, Table1, rules_text, table1, to_markdown, \
+from analysis.table1 import BASELINES, BESTS, MissingBaselineError, Table1, table1, to_markdown, \
     write_table1
 
 IDENTITY_KEYS = ("config.seed", "config.objective.clip_eps", "config.objective.kl_beta", "config.objective.kl_target",
@@ -106,7 +106,7 @@ def build_report(frames: RunFrames, out: str | Path, baseline: str = "random", b
                      "(stratified bootstrap 95% intervals).",
         "diagnostics": "KL[π_old, π_new] after each update, clip fraction, and β against env steps.",
     }
-    md = [f"# ppo-bench report\n", f"Generated {time.strftime('%Y-%m-%d %H:%M:%S')} from "
+    md = ["# ppo-bench report\n", f"Generated {time.strftime('%Y-%m-%d %H:%M:%S')} from "
           f"{', '.join(sources or [])}.\n",
           f"**Runs:** {len(runs)} loaded; " + ", ".join(f"{k} {v}" for k, v in counts.items()) +
           f". Scored: {int(runs['scored'].sum())} (finished, and diverged runs on the episodes they logged). "

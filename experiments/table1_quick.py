@@ -39,7 +39,6 @@ import importlib.metadata
 import json
 import os
 import platform
-import shlex
 import shutil
 import subprocess
 import sys

@@ -12,6 +12,7 @@ import pytest
 from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
+import ppo_bench.settings as settings_module
 from ppo_bench.settings import DetailSettings, LoggerSettings, TrainSettings
 from ppo_bench.train import CONF_DIR, to_settings
 
@@ -127,7 +128,7 @@ def test_two_job_multirun_with_joblib_makes_two_run_folders_and_two_wandb_runs(t
 def test_dataclass_fields_all_have_a_doc():
     source = (ROOT / "ppo_bench" / "settings.py").read_text()
     for cls in ("ObjectiveSettings", "EnvSettings", "DetailSettings", "LoggerSettings", "TrainSettings"):
-        for f in dataclasses.fields(getattr(__import__("ppo_bench.settings", fromlist=[cls]), cls)):
+        for f in dataclasses.fields(getattr(settings_module, cls)):
             if f.name in ("objective", "env", "details", "logger"):
                 continue
             line = next(i for i, text in enumerate(source.splitlines()) if text.strip().startswith(f"{f.name}:"))

@@ -6,6 +6,7 @@ import time
 
 import numpy as np
 import pytest
+import yaml
 
 import ppo_bench.loop as loop
 from ppo_bench.loop import eval_seed, train, train_population
@@ -37,7 +38,7 @@ def test_smoke_run_leaves_a_complete_record(tiny, tmp_path):
     meta = json.loads((run / "meta.json").read_text())
     assert {"git_commit", "git_dirty", "packages", "command"} <= set(meta)
     assert meta["packages"]["torch"] and meta["packages"]["gymnasium"]
-    config = settings_from_dict(__import__("yaml").safe_load((run / "config.yaml").read_text()))
+    config = settings_from_dict(yaml.safe_load((run / "config.yaml").read_text()))
     assert config == with_(tiny, eval_every=256, eval_episodes=2)
 
 
