@@ -36,7 +36,7 @@ import pandas as pd
 import yaml
 
 EPISODE_COLUMNS = ("global_step", "return", "length")
-METRIC_COLUMNS = ("iteration", "global_step", "wall_time", "sps", "learning_rate", "policy_loss", "value_loss",
+METRIC_COLUMNS = ("iteration", "global_step", "wall_time", "sps", "learning_rate", "clip_eps", "policy_loss", "value_loss",
                   "entropy", "kl", "clip_fraction", "beta", "ratio_min", "ratio_mean", "ratio_max",
                   "explained_variance", "grad_norm")  # as ppo_bench.record.METRIC_COLUMNS; kept here so analysis
 #                                                      never needs the training package to read a folder

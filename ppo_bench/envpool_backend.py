@@ -39,8 +39,10 @@ def check_envpool_id(env_id: str) -> None:
 class EnvpoolMemberEnvs:
     """K members × n envpool environments in one pool of K·n envs stepped synchronously by num_threads threads."""
 
-    def __init__(self, env_id: str, member_seeds: list[int], envs_per_member: int, num_threads: int | None = None):
+    def __init__(self, env_id: str, member_seeds: list[int], envs_per_member: int, num_threads: int | None = None,
+                 clip_actions: bool = True):
         check_envpool_id(env_id)
+        self.clip_actions = clip_actions
         import envpool
 
         self.env_id, self._envpool = env_id, envpool
@@ -80,15 +82,16 @@ class EnvpoolMemberEnvs:
         return self._shape(obs[np.argsort(info["env_id"])].reshape(self.num_envs, -1).astype(np.float64, copy=False))
 
     def step(self, actions: np.ndarray) -> tuple[Step, list[tuple[int, float, int]]]:
-        """As MemberEnvs.step: actions [K, n, A] (clipped here); returns the step and the episodes that ended in it
+        """As MemberEnvs.step: actions [K, n, A] (clipped here when clip_actions); returns the step and the episodes that ended in it
         as (member, return, length)."""
         self.send(actions)
         return self.recv()
 
     def send(self, actions: np.ndarray) -> None:
         """Starts a step; the envpool threads simulate it while the caller does other work until recv()."""
-        clipped = np.clip(actions, self.action_low, self.action_high).reshape(self.num_envs, *self.action_low.shape)
-        self._sent = clipped.astype(np.float64, copy=False)  # kept alive until recv()
+        if self.clip_actions:
+            actions = np.clip(actions, self.action_low, self.action_high)
+        self._sent = actions.reshape(self.num_envs, *self.action_low.shape).astype(np.float64)  # alive until recv()
         self.pool.send(self._sent)
 
     def recv(self) -> tuple[Step, list[tuple[int, float, int]]]:

@@ -34,13 +34,15 @@ def check_env_id(env_id: str) -> None:
                           "(Box) actions")
 
 
-def make_member_envs(env: EnvSettings, member_seeds: list[int]):
-    """The environments of a population on the configured backend (both give the same interface and semantics)."""
+def make_member_envs(env: EnvSettings, member_seeds: list[int], clip_actions: bool = True):
+    """The environments of a population on the configured backend (both give the same interface and semantics).
+    clip_actions: clip actions to the bounds before the environment sees them (else MuJoCo clamps the control, and
+    the reward's control cost sees the action as sent)."""
     if env.backend == "envpool":
         from ppo_bench.envpool_backend import EnvpoolMemberEnvs
 
-        return EnvpoolMemberEnvs(env.id, member_seeds, env.num_envs, env.threads or None)
-    return MemberEnvs(env.id, member_seeds, env.num_envs)
+        return EnvpoolMemberEnvs(env.id, member_seeds, env.num_envs, env.threads or None, clip_actions)
+    return MemberEnvs(env.id, member_seeds, env.num_envs, clip_actions)
 
 
 def check_env(env: EnvSettings) -> None:
@@ -67,8 +69,9 @@ class MemberEnvs:
     """Gymnasium's synchronous vector env over K×n copies in same-step autoreset mode (the final observation of an
     ended episode comes in the same step, so no reset step enters the rollout)."""
 
-    def __init__(self, env_id: str, member_seeds: list[int], envs_per_member: int):
+    def __init__(self, env_id: str, member_seeds: list[int], envs_per_member: int, clip_actions: bool = True):
         check_env_id(env_id)
+        self.clip_actions = clip_actions
         self.members, self.envs_per_member = len(member_seeds), envs_per_member
         self.vector = gym.make_vec(env_id, num_envs=self.members * envs_per_member, vectorization_mode="sync",
                                    vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP})
@@ -88,14 +91,16 @@ class MemberEnvs:
         return self._shape(obs.reshape(len(obs), -1).astype(np.float64))
 
     def step(self, actions: np.ndarray) -> tuple[Step, list[tuple[int, float, int]]]:
-        """actions [K, n, A] (clipped to the action bounds here). Returns the step and the episodes that ended in it
+        """actions [K, n, A] (clipped to the action bounds here when clip_actions). Returns the step and the episodes that ended in it
         as (member, return, length), counting the true environment reward."""
         self.send(actions)
         return self.recv()
 
     def send(self, actions: np.ndarray) -> None:
         """Starts a step (here it only stores the actions: the gymnasium backend steps in recv())."""
-        self._actions = np.clip(actions, self.action_low, self.action_high).reshape(-1, *self.action_low.shape)
+        if self.clip_actions:
+            actions = np.clip(actions, self.action_low, self.action_high)
+        self._actions = actions.reshape(-1, *self.action_low.shape)
 
     def recv(self) -> tuple[Step, list[tuple[int, float, int]]]:
         """Ends the step started by send(); returns what step() returns."""

@@ -99,12 +99,13 @@ class _Trainer:
         s = self.s = members[0]
         self.K, self.n, self.T = len(members), s.env.num_envs, s.rollout_steps
         self.generators = [torch.Generator().manual_seed(m.seed) for m in members]
-        self.envs = make_member_envs(s.env, [m.seed for m in members])
+        self.envs = make_member_envs(s.env, [m.seed for m in members], s.details.clip_actions)
         self.net = ActorCritic(self.envs.obs_dim, self.envs.act_dim, s.hidden_sizes, s.details.init, self.generators)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=s.learning_rate, eps=s.details.adam_eps,
                                           fused=True)
-        self.clip_eps = torch.tensor([math.inf if m.objective.clip_eps is None else m.objective.clip_eps
-                                      for m in members])
+        self.initial_clip_eps = torch.tensor([math.inf if m.objective.clip_eps is None else m.objective.clip_eps
+                                              for m in members])
+        self.clip_eps = self.initial_clip_eps  # ε of the current iteration (annealed with details.clip_anneal)
         self.beta = torch.tensor([m.objective.kl_beta for m in members])
         self.kl_target = torch.tensor([math.nan if m.objective.kl_target is None else m.objective.kl_target
                                        for m in members])
@@ -121,11 +122,14 @@ class _Trainer:
     def normalize_obs(self, obs: np.ndarray) -> np.ndarray:
         if self.obs_stats is None:
             return obs
-        return normalize(obs, self.obs_stats.mean, self.obs_stats.var, self.s.details.obs_clip)
+        d = self.s.details
+        return normalize(obs, self.obs_stats.mean, self.obs_stats.var, d.obs_clip, d.obs_var_floor)
 
     def rollout(self, obs: np.ndarray) -> tuple[dict[str, torch.Tensor], np.ndarray]:
         """Collects T steps of every env with the current policies and the current (frozen) observation normaliser,
-        then updates the normaliser from the raw observations (as the 2017 code does, once per batch).
+        then updates the normaliser from the batch's raw observations (once per batch, as the 2017 code does); with
+        details.obs_norm_order=before the batch is then renormalised with the updated statistics, and π_old's means,
+        log-probabilities and values recomputed on it, as the 2017 code's optimisation sees it.
         Returns the batch as [K, T*n, ...] tensors, and the observation to continue from."""
         K, n, T, A, D = self.K, self.n, self.T, self.envs.act_dim, self.envs.obs_dim
         noise = torch.stack([torch.randn(T, n, A, generator=g) for g in self.generators], 1)  # [T, K, n, A]
@@ -153,7 +157,7 @@ class _Trainer:
                 self.global_step += n
                 done = step.terminated | step.truncated
                 truncated_only = step.truncated & ~step.terminated
-                if truncated_only.any():  # bootstrap from the final observation's value; termination does not
+                if truncated_only.any() and self.s.details.bootstrap_truncation:  # bootstrap from the final observation's value; termination does not
                     final = torch.as_tensor(self.normalize_obs(step.final_obs), dtype=torch.float32)
                     truncated_values[t] = np.where(truncated_only, self.net.value(final).numpy(), 0.0)
                 r = step.rewards
@@ -167,15 +171,29 @@ class _Trainer:
             last_value = self.net.value(torch.as_tensor(self.normalize_obs(obs), dtype=torch.float32)).numpy()
             # log π(a|s) of the sampled action: a = μ + σ ξ, so log π = Σ(-ξ²/2 - log σ - log √(2π))
             log_probs = (-0.5 * noise.square() - log_std[:, None] - LOG_SQRT_2PI).sum(-1)
-        if self.obs_stats is not None:
-            self.obs_stats.update(np.swapaxes(raw_obs, 0, 1).reshape(K, T * n, D))
         values = buf["values"].double().numpy()
         next_values = np.concatenate([values[1:], last_value[None]])
-        next_values = np.where(dones, truncated_values, next_values)  # 0 after termination, V(final obs) after truncation
+        # 0 after termination; after truncation V(final obs), or 0 when truncation is treated as terminal
+        next_values = np.where(dones, truncated_values, next_values)
         advantages, returns = gae(rewards, values, next_values, dones, self.s.gamma, self.s.gae_lambda)
         batch = {**buf, "log_probs": log_probs, "advantages": torch.as_tensor(advantages, dtype=torch.float32),
                  "returns": torch.as_tensor(returns, dtype=torch.float32)}
-        return {name: x.transpose(0, 1).reshape(K, T * n, *x.shape[3:]).contiguous() for name, x in batch.items()}, obs
+        batch = {name: x.transpose(0, 1).reshape(K, T * n, *x.shape[3:]).contiguous() for name, x in batch.items()}
+        if self.obs_stats is not None:
+            raw = np.swapaxes(raw_obs, 0, 1).reshape(K, T * n, D)
+            self.obs_stats.update(raw)
+            if self.s.details.obs_norm_order == "before":
+                self.renormalize(batch, raw)
+        return batch, obs
+
+    def renormalize(self, batch: dict[str, torch.Tensor], raw_obs: np.ndarray) -> None:
+        """The batch as the 2017 code optimises on it: observations normalised with the statistics that include them,
+        and π_old (means, log-probabilities of the taken actions, values for value clipping) evaluated on those."""
+        obs = torch.as_tensor(self.normalize_obs(raw_obs), dtype=torch.float32)
+        with torch.no_grad():
+            means = self.net.policy_mean(obs)
+            batch.update(obs=obs, means=means, values=self.net.value(obs),
+                         log_probs=gaussian_log_prob(batch["actions"], means, self.net.log_std))
 
     def log_episodes(self, ended: list[tuple[int, float, int]]) -> None:
         for k, episode_return, length in ended:
@@ -200,6 +218,8 @@ class _Trainer:
         sums = {"policy_loss": torch.zeros(K), "value_loss": torch.zeros(K), "grad_norm": torch.zeros(K)}
         steps = 0
         params = list(self.net.parameters())
+        value_clip_eps = {"none": None, "policy": self.clip_eps,
+                          "own": torch.full((K,), s.details.value_clip_eps)}[s.details.value_clip]
         D, A = batch["obs"].shape[2], batch["actions"].shape[2]
         fields = {"obs": D, "actions": A, "means": A, "log_probs": 1, "values": 1, "returns": 1, "advantages": 1}
         packed = torch.cat([batch["obs"], batch["actions"], batch["means"], batch["log_probs"][..., None],
@@ -219,7 +239,7 @@ class _Trainer:
                 policy = surrogate_loss(gaussian_log_prob(actions, mean, log_std), mb["log_probs"].squeeze(2), adv,
                                         gaussian_kl(mb["means"], old_log_std, mean, log_std), self.clip_eps, self.beta)
                 v_loss = value_loss(self.net.value(obs), mb["values"].squeeze(2), mb["returns"].squeeze(2),
-                                    s.details.value_clip_eps)
+                                    value_clip_eps, s.details.value_loss_coef)
                 member_loss = policy.loss + v_loss
                 finite = torch.isfinite(member_loss.detach())
                 if not finite[live].all():
@@ -252,10 +272,9 @@ class _Trainer:
                 ratio_min=ratio.min(1).values, ratio_mean=ratio.mean(1), ratio_max=ratio.max(1).values,
                 entropy=gaussian_entropy(log_std), beta=self.beta.clone())
             weights_finite = torch.stack([torch.isfinite(p).flatten(1).all(1) for p in params]).all(0)
+        # a huge but finite ratio is only logged (ratio_max): the run goes on, as the paper's runs did
         bad = (~weights_finite.numpy() | ~torch.isfinite(kl).numpy()) & self.live
-        exploded = (diagnostics["ratio_max"].numpy() > self.s.max_ratio) & self.live
         self.mark_diverged(bad, "non-finite weights or KL")
-        self.mark_diverged(exploded, f"probability ratio above max_ratio={self.s.max_ratio:g}")
         self.beta = adapt_beta(self.beta, kl, self.kl_target)  # used by the next policy update
         return diagnostics
 
@@ -298,9 +317,11 @@ class _Trainer:
                    disable=not show, leave=False)
         try:
             for iteration in range(done_iterations + 1, s.num_iterations + 1):
-                learning_rate = s.learning_rate * (1 - (iteration - 1) / s.num_iterations if s.details.lr_anneal else 1)
+                multiplier = 1 - (iteration - 1) / s.num_iterations  # the 2017 code's lrmult, ppo2's frac
+                learning_rate = s.learning_rate * (multiplier if s.details.lr_anneal else 1)
                 for group in self.optimizer.param_groups:
                     group["lr"] = learning_rate
+                self.clip_eps = self.initial_clip_eps * (multiplier if s.details.clip_anneal else 1)
                 torch.set_num_threads(1)  # the rollout's forward passes are too small to share
                 batch, obs = self.rollout(obs)
                 explained = explained_variance(batch["values"], batch["returns"])
@@ -311,6 +332,7 @@ class _Trainer:
                 for k in np.nonzero(was_live)[0]:
                     row = {"iteration": iteration, "global_step": self.global_step, "wall_time": wall,
                            "sps": self.global_step / wall, "learning_rate": learning_rate,
+                           "clip_eps": float(self.clip_eps[k]),
                            "explained_variance": float(explained[k])}
                     row.update({name: float(value[k]) for name, value in diagnostics.items()})
                     self.records[k].metrics.append([tuple(row.get(c, math.nan) for c in self.records[k].metrics.columns)])
@@ -390,8 +412,10 @@ class _Trainer:
 
     def policy(self, k: int) -> SavedPolicy:
         stats = self.obs_stats
+        d = self.s.details
         return SavedPolicy.from_member(self.net, k, self.s.env.id, None if stats is None else stats.mean,
-                                       None if stats is None else stats.var, self.s.details.obs_clip)
+                                       None if stats is None else stats.var, d.obs_clip, d.obs_var_floor,
+                                       d.clip_actions)
 
     def evaluate(self) -> None:
         """Deterministic episodes with the normaliser frozen; logged apart from training episodes."""

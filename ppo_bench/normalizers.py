@@ -26,9 +26,14 @@ class RunningMeanStd:
         return {"mean": self.mean.copy(), "var": self.var.copy(), "count": self.count.copy()}
 
 
-def normalize(x: np.ndarray, mean: np.ndarray, var: np.ndarray, clip: float | None) -> np.ndarray:
-    """(x - mean) / sqrt(var + 1e-8), clipped to ±clip. x [K, B, D]; mean, var [K, D]."""
-    z = (x - mean[:, None]) / np.sqrt(var[:, None] + 1e-8)
+def normalize(x: np.ndarray, mean: np.ndarray, var: np.ndarray, clip: float | None,
+              var_floor: float | None = None) -> np.ndarray:
+    """(x - mean) / std, clipped to ±clip. x [K, B, D]; mean, var [K, D].
+
+    std = sqrt(max(var, var_floor)) as the 2017 code, or sqrt(var + 1e-8) (ppo2, CleanRL) when var_floor is None.
+    """
+    std = np.sqrt(var + 1e-8) if var_floor is None else np.sqrt(np.maximum(var, var_floor))
+    z = (x - mean[:, None]) / std[:, None]
     return z if clip is None else np.clip(z, -clip, clip)
 
 

@@ -64,16 +64,15 @@ def surrogate_loss(log_prob: Tensor, log_prob_old: Tensor, advantages: Tensor, k
     return PolicyLoss(loss, surrogate, mean_kl, clip_fraction, *stats)
 
 
-def value_loss(values: Tensor, values_old: Tensor, returns: Tensor, clip_eps: float | None) -> Tensor:
-    """½ E[(V - R)²], or with clip_eps the pessimistic clipped form ½ E[max((V - R)², (V_old + clip(V - V_old, ±ε) - R)²)].
-
-    [K, B] -> [K]. The value ε is its own setting, the same for every objective.
-    """
+def value_loss(values: Tensor, values_old: Tensor, returns: Tensor, clip_eps: Tensor | None, coef: float) -> Tensor:
+    """coef · E[(V - R)²], or with clip_eps the pessimistic clipped form coef · E[max((V - R)², (V_old + clip(V - V_old,
+    ±ε) - R)²)]. values, values_old, returns [K, B]; clip_eps [K] (inf: unclipped) or None -> [K]."""
     squared = (values - returns).square()
     if clip_eps is not None:
-        clipped = values_old + torch.clamp(values - values_old, -clip_eps, clip_eps)
+        eps = clip_eps.unsqueeze(1)
+        clipped = values_old + torch.maximum(torch.minimum(values - values_old, eps), -eps)
         squared = torch.maximum(squared, (clipped - returns).square())
-    return 0.5 * squared.mean(1)
+    return coef * squared.mean(1)
 
 
 def adapt_beta(beta: Tensor, kl: Tensor, kl_target: Tensor) -> Tensor:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,25 +24,28 @@ class SavedPolicy:
     obs_mean: np.ndarray | None  # [obs_dim]; None when observations are not normalised
     obs_var: np.ndarray | None
     obs_clip: float | None
+    obs_var_floor: float | None = None  # see ppo_bench.normalizers.normalize
+    clip_actions: bool = True  # clip to the action bounds before the environment sees the action
 
     @classmethod
     def from_member(cls, net: ActorCritic, member: int, env_id: str, obs_mean: np.ndarray | None,
-                    obs_var: np.ndarray | None, obs_clip: float | None) -> SavedPolicy:
+                    obs_var: np.ndarray | None, obs_clip: float | None, obs_var_floor: float | None,
+                    clip_actions: bool) -> SavedPolicy:
         take = lambda params: [p.detach()[member:member + 1].clone() for p in params]  # noqa: E731
         copy = lambda x: None if x is None else np.array(x[member])  # noqa: E731
-        return cls(env_id, take(net.policy_weights), take(net.policy_biases), copy(obs_mean), copy(obs_var), obs_clip)
+        return cls(env_id, take(net.policy_weights), take(net.policy_biases), copy(obs_mean), copy(obs_var), obs_clip,
+                   obs_var_floor, clip_actions)
 
     def act(self, obs: np.ndarray) -> np.ndarray:
         """obs [B, obs_dim] -> deterministic actions [B, act_dim] (before clipping to the action bounds)."""
         x = obs.reshape(len(obs), -1).astype(np.float64)[None]
         if self.obs_mean is not None:
-            x = normalize(x, self.obs_mean[None], self.obs_var[None], self.obs_clip)
+            x = normalize(x, self.obs_mean[None], self.obs_var[None], self.obs_clip, self.obs_var_floor)
         with torch.no_grad():
             return mlp(torch.as_tensor(x, dtype=torch.float32), self.weights, self.biases)[0].numpy()
 
     def save(self, path: Path) -> None:
-        torch.save({"env_id": self.env_id, "weights": self.weights, "biases": self.biases, "obs_mean": self.obs_mean,
-                    "obs_var": self.obs_var, "obs_clip": self.obs_clip}, path)
+        torch.save(dataclasses.asdict(self), path)
 
     @classmethod
     def load(cls, path: Path) -> SavedPolicy:
@@ -49,7 +53,8 @@ class SavedPolicy:
 
 
 def evaluate(policy: SavedPolicy, episodes: int, seed: int) -> list[tuple[float, int]]:
-    """Runs `episodes` deterministic episodes (episode i reset with seed + i); returns (return, length) of each."""
+    """Runs `episodes` deterministic episodes (episode i reset with seed + i), sending actions as training did;
+    returns (return, length) of each."""
     env = gym.make(policy.env_id)
     low, high = env.action_space.low, env.action_space.high
     results = []
@@ -58,7 +63,9 @@ def evaluate(policy: SavedPolicy, episodes: int, seed: int) -> list[tuple[float,
             obs, _ = env.reset(seed=seed + episode)
             total, length, done = 0.0, 0, False
             while not done:
-                action = np.clip(policy.act(np.asarray(obs)[None])[0], low, high)
+                action = policy.act(np.asarray(obs)[None])[0]
+                if policy.clip_actions:
+                    action = np.clip(action, low, high)
                 obs, reward, terminated, truncated, _ = env.step(action.reshape(env.action_space.shape))
                 total, length, done = total + float(reward), length + 1, terminated or truncated
             results.append((total, length))

@@ -64,28 +64,47 @@ class EnvSettings:
 
 @dataclass(frozen=True)
 class DetailSettings:
-    """Implementation details that the literature shows matter; presets `paper` (2017 code) and `modern` (ppo2/CleanRL)."""
+    """Implementation details that the literature shows matter. Presets (conf/details/): baselines_2017_07 and
+    baselines_2017_08 (the two states of the paper's released code, openai/baselines), modern (ppo2 / CleanRL).
+    The defaults here are baselines_2017_07, the default preset (tests/test_presets.py keeps the two equal)."""
 
     obs_norm: bool = True
     """Normalise observations by a running mean/std (frozen during evaluation)."""
     obs_clip: float | None = 5.0
     """Clip normalised observations to ±obs_clip; null for no clip."""
+    obs_var_floor: float | None = 1e-2
+    """Normalise by sqrt(max(var, floor)) (2017 code: 1e-2); null: by sqrt(var + 1e-8) (ppo2 / CleanRL)."""
+    obs_norm_order: str = "before"
+    """When a batch enters the running statistics: before (2017: then the batch is renormalised with them and the
+    optimisation, π_old included, sees that) or after (the batch keeps the normalisation it was collected with)."""
     adv_norm: str = "batch"
     """Advantage standardisation: batch (whole rollout), minibatch, or none."""
-    value_clip_eps: float | None = None
-    """ε of the clipped value loss (its own, never the policy's); null for a plain squared error."""
+    value_clip: str = "policy"
+    """Value-loss clipping: none, own (±value_clip_eps, the same for every objective), or policy (±the policy's ε,
+    annealed with it; unclipped for objectives without ε), as the July 2017 release."""
+    value_clip_eps: float = 0.2
+    """ε of value_clip=own (ppo2: 0.2)."""
+    value_loss_coef: float = 0.5
+    """Factor of the squared value error: 0.5 (July 2017, ppo2) or 1 (August 2017)."""
     init: str = "normc"
     """Weight init: normc (2017 code: unit-norm columns, policy head 0.01) or orthogonal (ppo2: gain √2, heads 0.01/1)."""
     max_grad_norm: float | None = None
     """Clip each member's gradient to this global norm; null for no clip."""
     lr_anneal: bool = False
     """Anneal the learning rate linearly to 0 over training."""
-    adam_eps: float = 1e-5
-    """Adam's epsilon."""
+    clip_anneal: bool = False
+    """Anneal the policy's ε linearly to 0 with the same multiplier as the learning rate (August 2017 release)."""
+    adam_eps: float = 1e-8
+    """Adam's epsilon (July 2017: 1e-8, TensorFlow's default; August 2017 and ppo2: 1e-5)."""
     reward_scale: bool = False
     """Divide rewards by the running std of the discounted return."""
     reward_clip: float | None = None
     """Clip (scaled) rewards to ±reward_clip; null for no clip."""
+    clip_actions: bool = False
+    """Clip actions to the action bounds before the environment sees them (ppo2); false sends the raw Gaussian sample
+    (2017 code): MuJoCo clamps the control either way, but the reward's control cost sees the action as sent."""
+    bootstrap_truncation: bool = False
+    """An episode cut by the time limit bootstraps from V(final observation); false treats it as terminal (2017)."""
 
 
 @dataclass(frozen=True)
@@ -134,8 +153,6 @@ class TrainSettings:
     """Deterministic evaluation every this many env steps (and at the end); 0 turns evaluation off."""
     eval_episodes: int = 10
     """Episodes per evaluation."""
-    max_ratio: float = 1e6
-    """A probability ratio above this (or any non-finite loss or weight) marks the run diverged."""
     torch_threads: int = 1
     """torch threads of the update (the rollout uses 1); 1 is fastest for one run, 2 can help a large population."""
     progress: str = "auto"
@@ -163,6 +180,8 @@ class TrainSettings:
 _ALLOWED = {
     "details.adv_norm": ("batch", "minibatch", "none"),
     "details.init": ("normc", "orthogonal"),
+    "details.obs_norm_order": ("before", "after"),
+    "details.value_clip": ("none", "own", "policy"),
     "logger.mode": ("auto", "online", "offline", "disabled"),
     "env.backend": ("gymnasium", "envpool"),
     "progress": ("auto", "on", "off"),
@@ -238,6 +257,7 @@ def _check(s: TrainSettings) -> None:
         if o.kl_beta <= 0:
             raise ConfigError(f"objective.kl_beta={o.kl_beta}: must be > 0 when objective.kl_target is set (β starts there)")
     for where, value in (("details.value_clip_eps", d.value_clip_eps), ("details.obs_clip", d.obs_clip),
+                         ("details.obs_var_floor", d.obs_var_floor), ("details.value_loss_coef", d.value_loss_coef),
                          ("details.max_grad_norm", d.max_grad_norm), ("details.reward_clip", d.reward_clip)):
         if value is not None and not value > 0:
             raise ConfigError(f"{where}={value}: must be > 0, or null to turn it off")
@@ -245,8 +265,7 @@ def _check(s: TrainSettings) -> None:
         raise ConfigError(f"details.adam_eps={d.adam_eps}: must be > 0")
     positive = {"seed": s.seed + 1, "total_timesteps": s.total_timesteps, "rollout_steps": s.rollout_steps,
                 "epochs": s.epochs, "minibatch_size": s.minibatch_size, "learning_rate": s.learning_rate,
-                "eval_episodes": s.eval_episodes, "torch_threads": s.torch_threads, "env.num_envs": s.env.num_envs,
-                "max_ratio": s.max_ratio}
+                "eval_episodes": s.eval_episodes, "torch_threads": s.torch_threads, "env.num_envs": s.env.num_envs}
     for where, value in positive.items():
         if not value > 0:
             shown = s.seed if where == "seed" else value

@@ -96,10 +96,17 @@ def test_log_prob_and_entropy_by_hand():
 
 def test_value_loss_plain_and_clipped_by_hand():
     values, old, returns = torch.tensor([[1.0, 0.0]]), torch.tensor([[0.5, 0.0]]), torch.tensor([[2.0, -1.0]])
-    # plain: ½ mean((1-2)², (0+1)²) = 0.5
-    assert value_loss(values, old, returns, None).item() == pytest.approx(0.5)
+    # plain: ½ mean((1-2)², (0+1)²) = 0.5; with the August 2017 factor 1: 1.0
+    assert value_loss(values, old, returns, None, 0.5).item() == pytest.approx(0.5)
+    assert value_loss(values, old, returns, None, 1.0).item() == pytest.approx(1.0)
     # clipped ε = 0.2: sample 1 clipped value 0.7 -> (0.7-2)² = 1.69 > 1; sample 2 unchanged 1 -> ½ (1.69 + 1) / 2
-    assert value_loss(values, old, returns, 0.2).item() == pytest.approx(0.5 * (1.69 + 1.0) / 2)
+    assert value_loss(values, old, returns, torch.tensor([0.2]), 0.5).item() == pytest.approx(0.5 * (1.69 + 1.0) / 2)
+    # ε = inf (an objective without clipping under value_clip=policy) is the plain loss
+    assert value_loss(values, old, returns, torch.tensor([math.inf]), 0.5).item() == pytest.approx(0.5)
+    # members keep their own ε: [K=2, B=2]
+    two = value_loss(values.repeat(2, 1), old.repeat(2, 1), returns.repeat(2, 1), torch.tensor([0.2, 0.6]), 0.5)
+    # member 2: clip(0.5, ±0.6) = 0.5 -> value 1.0 -> (1-2)² = 1, the plain loss
+    assert two.tolist() == pytest.approx([0.5 * (1.69 + 1.0) / 2, 0.5])
 
 
 def test_beta_rule_at_and_around_its_thresholds():
