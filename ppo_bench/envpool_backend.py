@@ -40,9 +40,9 @@ class EnvpoolMemberEnvs:
     """K members × n envpool environments in one pool of K·n envs stepped synchronously by num_threads threads."""
 
     def __init__(self, env_id: str, member_seeds: list[int], envs_per_member: int, num_threads: int | None = None,
-                 clip_actions: bool = True):
+                 clip_actions: bool | np.ndarray = True):
         check_envpool_id(env_id)
-        self.clip_actions = clip_actions
+        self.clip_actions = np.broadcast_to(np.asarray(clip_actions, dtype=bool), (len(member_seeds),))
         import envpool
 
         self.env_id, self._envpool = env_id, envpool
@@ -89,8 +89,9 @@ class EnvpoolMemberEnvs:
 
     def send(self, actions: np.ndarray) -> None:
         """Starts a step; the envpool threads simulate it while the caller does other work until recv()."""
-        if self.clip_actions:
-            actions = np.clip(actions, self.action_low, self.action_high)
+        if self.clip_actions.any():  # per member: clipped, or the raw sample (clip_actions False)
+            clipped = np.clip(actions, self.action_low, self.action_high)
+            actions = clipped if self.clip_actions.all() else np.where(self.clip_actions[:, None, None], clipped, actions)
         self._sent = actions.reshape(self.num_envs, *self.action_low.shape).astype(np.float64)  # alive until recv()
         self.pool.send(self._sent)
 

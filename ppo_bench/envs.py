@@ -34,10 +34,10 @@ def check_env_id(env_id: str) -> None:
                           "(Box) actions")
 
 
-def make_member_envs(env: EnvSettings, member_seeds: list[int], clip_actions: bool = True):
+def make_member_envs(env: EnvSettings, member_seeds: list[int], clip_actions: bool | np.ndarray = True):
     """The environments of a population on the configured backend (both give the same interface and semantics).
-    clip_actions: clip actions to the bounds before the environment sees them (else MuJoCo clamps the control, and
-    the reward's control cost sees the action as sent)."""
+    clip_actions (one for all, or [K]): clip actions to the bounds before the environment sees them (else MuJoCo
+    clamps the control, and the reward's control cost sees the action as sent)."""
     if env.backend == "envpool":
         from ppo_bench.envpool_backend import EnvpoolMemberEnvs
 
@@ -69,9 +69,9 @@ class MemberEnvs:
     """Gymnasium's synchronous vector env over K×n copies in same-step autoreset mode (the final observation of an
     ended episode comes in the same step, so no reset step enters the rollout)."""
 
-    def __init__(self, env_id: str, member_seeds: list[int], envs_per_member: int, clip_actions: bool = True):
+    def __init__(self, env_id: str, member_seeds: list[int], envs_per_member: int, clip_actions: bool | np.ndarray = True):
         check_env_id(env_id)
-        self.clip_actions = clip_actions
+        self.clip_actions = np.broadcast_to(np.asarray(clip_actions, dtype=bool), (len(member_seeds),))
         self.members, self.envs_per_member = len(member_seeds), envs_per_member
         self.vector = gym.make_vec(env_id, num_envs=self.members * envs_per_member, vectorization_mode="sync",
                                    vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP})
@@ -98,8 +98,9 @@ class MemberEnvs:
 
     def send(self, actions: np.ndarray) -> None:
         """Starts a step (here it only stores the actions: the gymnasium backend steps in recv())."""
-        if self.clip_actions:
-            actions = np.clip(actions, self.action_low, self.action_high)
+        if self.clip_actions.any():  # per member: clipped, or the raw sample (clip_actions False)
+            clipped = np.clip(actions, self.action_low, self.action_high)
+            actions = clipped if self.clip_actions.all() else np.where(self.clip_actions[:, None, None], clipped, actions)
         self._actions = actions.reshape(-1, *self.action_low.shape)
 
     def recv(self) -> tuple[Step, list[tuple[int, float, int]]]:

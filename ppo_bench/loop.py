@@ -6,7 +6,6 @@ import math
 import sys
 import time
 from collections import deque
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +20,7 @@ from ppo_bench.normalizers import RewardScaler, RunningMeanStd, normalize
 from ppo_bench.objective import LOG_SQRT_2PI, adapt_beta, gaussian_entropy, gaussian_kl, gaussian_log_prob, surrogate_loss, value_loss
 from ppo_bench.policy import SavedPolicy, evaluate
 from ppo_bench.record import RunRecord
-from ppo_bench.settings import ConfigError, TrainSettings, settings_to_dict
+from ppo_bench.settings import MEMBER_DETAILS, ConfigError, TrainSettings, population_key, settings_to_dict
 from ppo_bench.wandb_mirror import WandbMirror
 
 
@@ -35,11 +34,12 @@ def train(settings: TrainSettings, run_dir: Path, group: str | None = None) -> s
 
 
 def _check_population(members: list[TrainSettings]) -> None:
-    """Members may differ only in seed and objective: anything else would not be one population."""
-    first = members[0]
+    """Members may differ only in seed, objective, logger and MEMBER_DETAILS: anything else is not one population."""
+    first = population_key(members[0])
     for m in members[1:]:
-        if replace(m, seed=first.seed, objective=first.objective, logger=first.logger) != first:
-            raise ConfigError("population: members may differ only in seed, objective and logger settings")
+        if population_key(m) != first:
+            raise ConfigError("population: members may differ only in seed, objective, logger settings and the details "
+                              f"{', '.join(MEMBER_DETAILS)}")
 
 
 def train_population(members: list[TrainSettings], run_dirs: list[Path], group: str | None = None) -> list[str]:
@@ -99,13 +99,22 @@ class _Trainer:
         s = self.s = members[0]
         self.K, self.n, self.T = len(members), s.env.num_envs, s.rollout_steps
         self.generators = [torch.Generator().manual_seed(m.seed) for m in members]
-        self.envs = make_member_envs(s.env, [m.seed for m in members], s.details.clip_actions)
+        details = [m.details for m in members]  # the MEMBER_DETAILS differ between members; s.details holds the rest
+        self.envs = make_member_envs(s.env, [m.seed for m in members], np.array([d.clip_actions for d in details]))
         self.net = ActorCritic(self.envs.obs_dim, self.envs.act_dim, s.hidden_sizes, s.details.init, self.generators)
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=s.learning_rate, eps=s.details.adam_eps,
                                           fused=True)
         self.initial_clip_eps = torch.tensor([math.inf if m.objective.clip_eps is None else m.objective.clip_eps
                                               for m in members])
         self.clip_eps = self.initial_clip_eps  # ε of the current iteration (annealed with details.clip_anneal)
+        self.clip_anneal = torch.tensor([d.clip_anneal for d in details])
+        self.value_clip_with_policy_eps = torch.tensor([d.value_clip == "policy" for d in details])
+        self.value_clip_own_eps = torch.tensor([d.value_clip_eps if d.value_clip == "own" else math.inf
+                                                for d in details])
+        self.value_loss_coef = torch.tensor([d.value_loss_coef for d in details])
+        self.obs_var_floor = np.array([math.nan if d.obs_var_floor is None else d.obs_var_floor for d in details])
+        self.renormalized = torch.tensor([d.obs_norm_order == "before" for d in details])
+        self.bootstrap_truncation = np.array([d.bootstrap_truncation for d in details])
         self.beta = torch.tensor([m.objective.kl_beta for m in members])
         self.kl_target = torch.tensor([math.nan if m.objective.kl_target is None else m.objective.kl_target
                                        for m in members])
@@ -122,8 +131,7 @@ class _Trainer:
     def normalize_obs(self, obs: np.ndarray) -> np.ndarray:
         if self.obs_stats is None:
             return obs
-        d = self.s.details
-        return normalize(obs, self.obs_stats.mean, self.obs_stats.var, d.obs_clip, d.obs_var_floor)
+        return normalize(obs, self.obs_stats.mean, self.obs_stats.var, self.s.details.obs_clip, self.obs_var_floor)
 
     def rollout(self, obs: np.ndarray) -> tuple[dict[str, torch.Tensor], np.ndarray]:
         """Collects T steps of every env with the current policies and the current (frozen) observation normaliser,
@@ -157,7 +165,8 @@ class _Trainer:
                 self.global_step += n
                 done = step.terminated | step.truncated
                 truncated_only = step.truncated & ~step.terminated
-                if truncated_only.any() and self.s.details.bootstrap_truncation:  # bootstrap from the final observation's value; termination does not
+                truncated_only &= self.bootstrap_truncation[:, None]
+                if truncated_only.any():  # bootstrap from the final observation's value; termination does not
                     final = torch.as_tensor(self.normalize_obs(step.final_obs), dtype=torch.float32)
                     truncated_values[t] = np.where(truncated_only, self.net.value(final).numpy(), 0.0)
                 r = step.rewards
@@ -182,7 +191,7 @@ class _Trainer:
         if self.obs_stats is not None:
             raw = np.swapaxes(raw_obs, 0, 1).reshape(K, T * n, D)
             self.obs_stats.update(raw)
-            if self.s.details.obs_norm_order == "before":
+            if self.renormalized.any():
                 self.renormalize(batch, raw)
         return batch, obs
 
@@ -192,8 +201,10 @@ class _Trainer:
         obs = torch.as_tensor(self.normalize_obs(raw_obs), dtype=torch.float32)
         with torch.no_grad():
             means = self.net.policy_mean(obs)
-            batch.update(obs=obs, means=means, values=self.net.value(obs),
-                         log_probs=gaussian_log_prob(batch["actions"], means, self.net.log_std))
+            fresh = {"obs": obs, "means": means, "values": self.net.value(obs),
+                     "log_probs": gaussian_log_prob(batch["actions"], means, self.net.log_std)}
+        for name, x in fresh.items():  # only the members with details.obs_norm_order=before
+            batch[name] = torch.where(self.renormalized.view(-1, *[1] * (x.dim() - 1)), x, batch[name])
 
     def log_episodes(self, ended: list[tuple[int, float, int]]) -> None:
         for k, episode_return, length in ended:
@@ -218,8 +229,7 @@ class _Trainer:
         sums = {"policy_loss": torch.zeros(K), "value_loss": torch.zeros(K), "grad_norm": torch.zeros(K)}
         steps = 0
         params = list(self.net.parameters())
-        value_clip_eps = {"none": None, "policy": self.clip_eps,
-                          "own": torch.full((K,), s.details.value_clip_eps)}[s.details.value_clip]
+        value_clip_eps = self.value_clip_eps()
         D, A = batch["obs"].shape[2], batch["actions"].shape[2]
         fields = {"obs": D, "actions": A, "means": A, "log_probs": 1, "values": 1, "returns": 1, "advantages": 1}
         packed = torch.cat([batch["obs"], batch["actions"], batch["means"], batch["log_probs"][..., None],
@@ -239,7 +249,7 @@ class _Trainer:
                 policy = surrogate_loss(gaussian_log_prob(actions, mean, log_std), mb["log_probs"].squeeze(2), adv,
                                         gaussian_kl(mb["means"], old_log_std, mean, log_std), self.clip_eps, self.beta)
                 v_loss = value_loss(self.net.value(obs), mb["values"].squeeze(2), mb["returns"].squeeze(2),
-                                    value_clip_eps, s.details.value_loss_coef)
+                                    value_clip_eps, self.value_loss_coef)
                 member_loss = policy.loss + v_loss
                 finite = torch.isfinite(member_loss.detach())
                 if not finite[live].all():
@@ -277,6 +287,12 @@ class _Trainer:
         self.mark_diverged(bad, "non-finite weights or KL")
         self.beta = adapt_beta(self.beta, kl, self.kl_target)  # used by the next policy update
         return diagnostics
+
+    def value_clip_eps(self) -> torch.Tensor | None:
+        """[K] ε of each member's value-loss clip (inf: unclipped), or None when no member clips."""
+        if not self.value_clip_with_policy_eps.any() and self.value_clip_own_eps.isinf().all():
+            return None
+        return torch.where(self.value_clip_with_policy_eps, self.clip_eps, self.value_clip_own_eps)
 
     def policy_params(self) -> dict[str, list[torch.Tensor]]:
         net = self.net
@@ -321,7 +337,7 @@ class _Trainer:
                 learning_rate = s.learning_rate * (multiplier if s.details.lr_anneal else 1)
                 for group in self.optimizer.param_groups:
                     group["lr"] = learning_rate
-                self.clip_eps = self.initial_clip_eps * (multiplier if s.details.clip_anneal else 1)
+                self.clip_eps = self.initial_clip_eps * torch.where(self.clip_anneal, multiplier, 1.0)
                 torch.set_num_threads(1)  # the rollout's forward passes are too small to share
                 batch, obs = self.rollout(obs)
                 explained = explained_variance(batch["values"], batch["returns"])
@@ -412,7 +428,7 @@ class _Trainer:
 
     def policy(self, k: int) -> SavedPolicy:
         stats = self.obs_stats
-        d = self.s.details
+        d = self.members[k].details
         return SavedPolicy.from_member(self.net, k, self.s.env.id, None if stats is None else stats.mean,
                                        None if stats is None else stats.var, d.obs_clip, d.obs_var_floor,
                                        d.clip_actions)

@@ -27,12 +27,15 @@ class RunningMeanStd:
 
 
 def normalize(x: np.ndarray, mean: np.ndarray, var: np.ndarray, clip: float | None,
-              var_floor: float | None = None) -> np.ndarray:
-    """(x - mean) / std, clipped to ±clip. x [K, B, D]; mean, var [K, D].
+              var_floor: float | np.ndarray | None = None) -> np.ndarray:
+    """(x - mean) / std, clipped to ±clip. x [K, B, D]; mean, var [K, D]; var_floor None, a number or [K].
 
-    std = sqrt(max(var, var_floor)) as the 2017 code, or sqrt(var + 1e-8) (ppo2, CleanRL) when var_floor is None.
+    std = sqrt(max(var, var_floor)) as the 2017 code, or sqrt(var + 1e-8) (ppo2, CleanRL) where var_floor is None
+    or NaN.
     """
-    std = np.sqrt(var + 1e-8) if var_floor is None else np.sqrt(np.maximum(var, var_floor))
+    floor = np.full(len(var), np.nan) if var_floor is None else np.broadcast_to(var_floor, (len(var),))
+    floor = floor[:, None]
+    std = np.where(np.isnan(floor), np.sqrt(var + 1e-8), np.sqrt(np.maximum(var, np.nan_to_num(floor))))
     z = (x - mean[:, None]) / std[:, None]
     return z if clip is None else np.clip(z, -clip, clip)
 

@@ -107,6 +107,12 @@ class DetailSettings:
     """An episode cut by the time limit bootstraps from V(final observation); false treats it as terminal (2017)."""
 
 
+MEMBER_DETAILS = ("obs_var_floor", "obs_norm_order", "value_clip", "value_clip_eps", "value_loss_coef", "clip_anneal",
+                  "clip_actions", "bootstrap_truncation")
+"""The details that members of one fused population may set each for itself, like seed and objective; the others
+(one optimiser, one learning-rate schedule, one network layout, one reward pipeline) the population shares."""
+
+
 @dataclass(frozen=True)
 class LoggerSettings:
     """The wandb mirror of the run record."""
@@ -283,6 +289,13 @@ def _check(s: TrainSettings) -> None:
                           f"{s.batch_size}")
     if not s.hidden_sizes or min(s.hidden_sizes) <= 0:
         raise ConfigError(f"hidden_sizes={list(s.hidden_sizes)}: must be a non-empty list of positive sizes")
+
+
+def population_key(settings: TrainSettings) -> TrainSettings:
+    """What the members of one population must share: everything but seed, objective, logger settings and the
+    MEMBER_DETAILS."""
+    shared = dataclasses.replace(settings.details, **{name: getattr(DetailSettings(), name) for name in MEMBER_DETAILS})
+    return dataclasses.replace(settings, seed=0, objective=ObjectiveSettings(), logger=LoggerSettings(), details=shared)
 
 
 def settings_from_dict(values: dict[str, Any]) -> TrainSettings:

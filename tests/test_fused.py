@@ -10,7 +10,7 @@ from omegaconf import OmegaConf
 import ppo_bench.loop as loop
 from hydra_plugins.ppo_bench_fused.fused_launcher import split_populations
 from ppo_bench.loop import train, train_population
-from ppo_bench.settings import ObjectiveSettings
+from ppo_bench.settings import EnvSettings, ObjectiveSettings
 from tests.conftest import with_
 from tests.test_cli import run_cli
 
@@ -90,3 +90,27 @@ def test_submitit_local_sweep(tmp_path):
     assert len(runs) == 4
     for run in runs.values():
         assert json.loads((run / "status.json").read_text())["status"] == "finished"
+
+
+def test_members_with_their_own_details_match_solo_runs(tiny, tmp_path):
+    """The MEMBER_DETAILS are per member: a population mixing the July 2017 details with their opposites gives each
+    member the record it gets alone."""
+    from ppo_bench.settings import DetailSettings
+
+    july = with_(tiny, env=EnvSettings(id="Hopper-v5"), total_timesteps=768)
+    other = with_(july, seed=2, details=DetailSettings(obs_var_floor=None, obs_norm_order="after", value_clip="own",
+                                                       value_clip_eps=0.1, value_loss_coef=1.0, clip_anneal=True,
+                                                       clip_actions=True, bootstrap_truncation=True))
+    assert train_population([july, other], [tmp_path / "a", tmp_path / "b"]) == ["finished", "finished"]
+    train(july, tmp_path / "a_solo")
+    train(other, tmp_path / "b_solo")
+    for name in "ab":
+        assert_same_metrics(tmp_path / name, tmp_path / f"{name}_solo")
+        fused, solo = rows_of(tmp_path / name / "episodes.csv"), rows_of(tmp_path / f"{name}_solo" / "episodes.csv")
+        assert [(e["global_step"], e["length"]) for e in fused] == [(e["global_step"], e["length"]) for e in solo]
+        assert [float(e["return"]) for e in fused] == pytest.approx([float(e["return"]) for e in solo], rel=1e-6)
+
+
+def rows_of(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))

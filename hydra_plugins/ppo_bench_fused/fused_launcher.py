@@ -5,12 +5,11 @@ population (K members in one process, batched matmuls, K×n environments stepped
 
 Each job is first resolved by Hydra exactly as any launcher would (config, output folder from its overrides), so
 every member writes the same run folder and wandb run a solo job would. Jobs are then grouped by everything but
-seed, objective and logger settings (and, when a sweep is rerun to resume it, by the iteration each member's
-checkpoint reached; finished members are skipped); a group is cut into populations of at most `max_members`, and cut further
-until there are at least `n_jobs` populations to keep every worker busy. Populations run in `n_jobs` processes.
+seed, objective, logger settings and the per-member details (ppo_bench.settings.population_key), and, when a sweep
+is rerun to resume it, by the iteration each member's checkpoint reached (finished members are skipped); a group is
+cut into populations of at most `max_members`, and cut further until there are at least `n_jobs` populations to keep every worker busy. Populations run in `n_jobs` processes.
 """
 
-import dataclasses
 import logging
 import math
 from collections import defaultdict
@@ -47,11 +46,6 @@ class _Job:
     run_dir: Path
     group: str
     job_return: JobReturn
-
-
-def population_key(settings: Any) -> Any:
-    """What members of one population must share: everything but seed, objective and logger settings."""
-    return dataclasses.replace(settings, seed=0, objective=type(settings.objective)(), logger=type(settings.logger)())
 
 
 def split_populations(groups: list[list[int]], max_members: int, n_jobs: int) -> list[list[int]]:
@@ -114,6 +108,7 @@ class FusedLauncher(Launcher):
         Path(str(self.config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
         jobs = [self.resolve_job(initial_job_idx + i, o) for i, o in enumerate(job_overrides)]
         from ppo_bench.checkpoint import checkpoint_iteration
+        from ppo_bench.settings import population_key
 
         groups: dict[Any, list[int]] = defaultdict(list)
         for i, job in enumerate(jobs):  # resumed members continue together only from the same iteration
