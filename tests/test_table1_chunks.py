@@ -1,0 +1,41 @@
+"""experiments.table1 in chunks: a chunk's records go into the report, and the missing chunks are named."""
+
+import json
+
+import pandas as pd
+
+from analysis.paper_values import TABLE1
+from analysis.testing import write_run_folder
+from experiments import table1 as t1
+from experiments.table1_quick import archive_runs
+
+OBJECTIVES = {"none": (None, 0.0, None), "clip0.2": (0.2, 0.0, None), "kl_fixed1": (None, 1.0, None)}
+
+
+def test_report_from_committed_chunks_names_the_missing_ones(tmp_path, monkeypatch):
+    monkeypatch.setattr(t1, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(t1, "RECORDS", tmp_path / "results" / "records")
+    t1.RECORDS.mkdir(parents=True)
+    # one chunk: half_cheetah, seeds 1-3, three settings whose last-100-episode means are 100, 700 and 400
+    runs = tmp_path / "outputs" / "half_cheetah"
+    for name, (eps, beta, target) in OBJECTIVES.items():
+        level = {"none": 100.0, "clip0.2": 700.0, "kl_fixed1": 400.0}[name]
+        for seed in (1, 2, 3):
+            episodes = [(1000 * (i + 1), level + (seed - 2) * 10.0, 1000) for i in range(120)]
+            write_run_folder(runs / f"{name}_{seed}", env="HalfCheetah-v5", clip_eps=eps, kl_beta=beta,
+                             kl_target=target, seed=seed, episodes=episodes, total_timesteps=120_000)
+    assert archive_runs(runs, t1.RECORDS / "half_cheetah.tar.xz") == 9
+    (t1.RECORDS / "half_cheetah.json").write_text(json.dumps({
+        "task": "half_cheetah", "seeds": [1, 2, 3], "runs": 9, "command": "python -m experiments.table1 --chunk "
+        "half_cheetah", "started": "2026-11-22 15:00:00", "wall_min": 1.0, "git": "abc (clean)"}))
+
+    assert t1.missing() == [(task, seed) for task in t1.TASKS if task != "half_cheetah" for seed in (1, 2, 3)]
+    assert t1.report() == 0
+    table = pd.read_csv(t1.RESULTS / "table1.csv").set_index("objective")
+    random = json.loads((t1.Path("results/baselines/random/HalfCheetah-v5.json")).read_text())["mean"]
+    # the best setting (clip0.2, mean 700) is 1; none is (100 - random) / (700 - random)
+    assert table.loc["clip0.2", "score"] == 1.0
+    assert abs(table.loc["none", "score"] - (100 - random) / (700 - random)) < 1e-9
+    chunks = (t1.RESULTS / "CHUNKS.md").read_text()
+    assert "| half_cheetah | half_cheetah | 1, 2, 3 | 9 |" in chunks and "Missing (task, seed): walker2d 1" in chunks
+    assert set(TABLE1) >= set(table.index)
