@@ -4,8 +4,9 @@ VENV    := .venv
 PY      := $(VENV)/bin/python
 RUNS    ?= outputs/sweeps/*
 OUT     ?= outputs/report
+SEEDS   ?= 1,2,3
 
-.PHONY: setup demo test benchmark benchmark-population random-baseline table1 table1-quick table1-quick-report figure2 report
+.PHONY: setup demo test benchmark benchmark-population random-baseline table1-chunk table1-next table1-report table1-quick table1-quick-report noclip-ablation noclip-ablation-report figure2 report
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
@@ -36,8 +37,20 @@ figure2: setup         ## Figure 2 from a real Hopper-v5 first update -> results
 benchmark-population: setup  ## fused K = 33 population vs SB3, one run, and the physics ceiling (HalfCheetah-v5)
 	$(PY) -m experiments.benchmark_population
 
-table1: setup          ## full Table 1: 7 tasks × 11 settings × 3 seeds × 1M steps; ARGS='hydra/launcher=slurm ...'
-	$(PY) -m experiments.table1 $(ARGS)
+table1-chunk: setup    ## one chunk of the full Table 1: make table1-chunk TASK=hopper [SEEDS=1,2,3] -> results/table1/records/
+	$(PY) -m experiments.table1 --chunk $(TASK) --seeds $(SEEDS) $(ARGS)
+
+table1-next: setup     ## the first Table 1 chunk not yet committed
+	$(PY) -m experiments.table1 --next $(ARGS)
+
+table1-report: setup   ## the full Table 1's report from the committed chunks -> results/table1/
+	$(PY) -m experiments.table1 --report
+
+noclip-ablation: setup ## no clipping vs clip 0.2 on HalfCheetah under each 2017 detail (54 runs, ~2 h) -> results/noclip_ablation/
+	$(PY) -m experiments.noclip_ablation $(ARGS)
+
+noclip-ablation-report: setup  ## the ablation's table and figure again from its committed records
+	$(PY) -m experiments.noclip_ablation --regenerate
 
 table1-quick: setup    ## reduced Table 1 (7 tasks × 6 settings × 2 seeds × 90k steps, ~30 min) -> results/table1_quick/
 	$(PY) -m experiments.table1_quick $(ARGS)
