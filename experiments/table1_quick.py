@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata
+import io
 import json
 import os
 import platform
@@ -94,8 +95,33 @@ def archive_runs(sweep_dir: Path, target: Path) -> int:
         for folder in folders:
             for name in RECORD_FILES:
                 if (folder / name).exists():
-                    tar.add(folder / name, arcname=str(Path("runs") / folder.relative_to(sweep_dir) / name))
+                    arcname = str(Path("runs") / folder.relative_to(sweep_dir) / name)
+                    if name == "meta.json":  # the machine's absolute paths stay on the machine
+                        data = json.dumps(portable_meta(json.loads((folder / name).read_text())), indent=2).encode()
+                        info = tarfile.TarInfo(arcname)
+                        info.size, info.mtime = len(data), int((folder / name).stat().st_mtime)
+                        tar.addfile(info, io.BytesIO(data))
+                    else:
+                        tar.add(folder / name, arcname=arcname)
     return len(folders)
+
+
+def portable_meta(meta: dict) -> dict:
+    """meta.json with relative paths: each invocation's interpreter as `python`, paths inside its working
+    directory relative to it, the working directory itself as `.` (also for each resumed attempt)."""
+    def portable(invocation: dict) -> dict:
+        cwd = invocation.get("cwd")
+        command = list(invocation.get("command", []))
+        if command:
+            command[0] = "python"
+        if cwd:
+            command = [os.path.relpath(a, cwd) if a.startswith(cwd + os.sep) else a for a in command]
+        return {**invocation, "command": command, **({"cwd": "."} if cwd else {})}
+
+    out = portable(meta)
+    if "resumed" in meta:
+        out["resumed"] = [portable(attempt) for attempt in meta["resumed"]]
+    return out
 
 
 def measured_sps(sweep_dir: Path) -> tuple[str, float, float]:
