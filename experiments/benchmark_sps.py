@@ -19,7 +19,10 @@ from pathlib import Path
 import torch
 
 
-def ppo_bench_sps(env_id: str, steps: int) -> float:
+def ppo_bench_sps(env_id: str, steps: int, steady: bool = False) -> float:
+    """steady: from the end of the first iteration to the end of the last (first-call warm-up excluded)."""
+    import pandas as pd
+
     from ppo_bench.loop import train
     from ppo_bench.settings import EnvSettings, LoggerSettings, TrainSettings
 
@@ -27,21 +30,40 @@ def ppo_bench_sps(env_id: str, steps: int) -> float:
                              progress="off", save_policy=False)
     with tempfile.TemporaryDirectory() as folder:
         train(settings, Path(folder) / "run")
-        wall = float((Path(folder) / "run" / "metrics.csv").read_text().strip().splitlines()[-1].split(",")[2])
-    return settings.num_iterations * settings.batch_size / wall
+        wall = pd.read_csv(Path(folder) / "run" / "metrics.csv")["wall_time"].to_numpy()
+    if steady:
+        return (len(wall) - 1) * settings.batch_size / (wall[-1] - wall[0])
+    return len(wall) * settings.batch_size / wall[-1]
 
 
-def sb3_sps(env_id: str, steps: int, threads: int) -> float:
+def sb3_sps(env_id: str, steps: int, threads: int, steady: bool = False) -> float:
+    """steady: from the start of the second rollout to the end of the last update (first-call warm-up excluded)."""
     import gymnasium as gym
     from stable_baselines3 import PPO
+    from stable_baselines3.common.callbacks import BaseCallback
+
+    class RolloutStarts(BaseCallback):
+        def __init__(self):
+            super().__init__()
+            self.times: list[float] = []
+
+        def _on_rollout_start(self) -> None:
+            self.times.append(time.perf_counter())
+
+        def _on_step(self) -> bool:
+            return True
 
     torch.set_num_threads(threads)
     model = PPO("MlpPolicy", gym.make(env_id), n_steps=2048, batch_size=64, n_epochs=10, learning_rate=3e-4,
                 gamma=0.99, gae_lambda=0.95, clip_range=0.2, ent_coef=0.0, device="cpu", seed=1,
                 policy_kwargs=dict(net_arch=dict(pi=[64, 64], vf=[64, 64]), activation_fn=torch.nn.Tanh))
+    starts = RolloutStarts()
     start = time.perf_counter()
-    model.learn(total_timesteps=steps)
-    return model.num_timesteps / (time.perf_counter() - start)
+    model.learn(total_timesteps=steps, callback=starts)
+    end = time.perf_counter()
+    if steady:
+        return (model.num_timesteps - 2048) / (end - starts.times[1])
+    return model.num_timesteps / (end - start)
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ import math
 import sys
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +17,7 @@ from ppo_bench.checkpoint import existing_run, load_checkpoint, remove_checkpoin
 from ppo_bench.envs import env_seed, make_member_envs
 from ppo_bench.gae import gae
 from ppo_bench.networks import ActorCritic
-from ppo_bench.normalizers import RewardScaler, RunningMeanStd, normalize
+from ppo_bench.normalizers import FrozenNormalizer, RewardScaler, RunningMeanStd
 from ppo_bench.objective import LOG_SQRT_2PI, adapt_beta, gaussian_entropy, gaussian_kl, gaussian_log_prob, surrogate_loss, value_loss
 from ppo_bench.policy import SavedPolicy, evaluate
 from ppo_bench.record import RunRecord
@@ -128,10 +129,13 @@ class _Trainer:
         self.next_eval = s.eval_every if s.eval_every else None
 
     # -- rollout -------------------------------------------------------------------------------------------------
-    def normalize_obs(self, obs: np.ndarray) -> np.ndarray:
+    def obs_normalizer(self) -> Callable[[np.ndarray], torch.Tensor]:
+        """The network input of raw observations [K, B, D] under the current statistics (float32)."""
         if self.obs_stats is None:
-            return obs
-        return normalize(obs, self.obs_stats.mean, self.obs_stats.var, self.s.details.obs_clip, self.obs_var_floor)
+            return lambda obs: torch.as_tensor(obs, dtype=torch.float32)
+        frozen = FrozenNormalizer(self.obs_stats.mean, self.obs_stats.var, self.s.details.obs_clip,
+                                  self.obs_var_floor)
+        return lambda obs: torch.as_tensor(frozen(obs), dtype=torch.float32)
 
     def rollout(self, obs: np.ndarray) -> tuple[dict[str, torch.Tensor], np.ndarray]:
         """Collects T steps of every env with the current policies and the current (frozen) observation normaliser,
@@ -149,10 +153,11 @@ class _Trainer:
         log_std = self.net.log_std.detach()
         std = torch.exp(log_std)[:, None]
         dead = ~self.live
+        normalized = self.obs_normalizer()  # the statistics stay fixed for the whole rollout
         with torch.no_grad():
             for t in range(T):
                 raw_obs[t] = obs
-                obs_n = torch.as_tensor(self.normalize_obs(obs), dtype=torch.float32)
+                obs_n = normalized(obs)
                 mean = self.net.policy_mean(obs_n)
                 action = torch.addcmul(mean, std, noise[t])
                 env_action = action.numpy()
@@ -167,8 +172,7 @@ class _Trainer:
                 truncated_only = step.truncated & ~step.terminated
                 truncated_only &= self.bootstrap_truncation[:, None]
                 if truncated_only.any():  # bootstrap from the final observation's value; termination does not
-                    final = torch.as_tensor(self.normalize_obs(step.final_obs), dtype=torch.float32)
-                    truncated_values[t] = np.where(truncated_only, self.net.value(final).numpy(), 0.0)
+                    truncated_values[t] = np.where(truncated_only, self.net.value(normalized(step.final_obs)).numpy(), 0.0)
                 r = step.rewards
                 if self.reward_scaler is not None:
                     r = self.reward_scaler(r, done)
@@ -177,7 +181,7 @@ class _Trainer:
                 rewards[t], dones[t] = r, done
                 self.log_episodes(ended)
                 obs = step.obs
-            last_value = self.net.value(torch.as_tensor(self.normalize_obs(obs), dtype=torch.float32)).numpy()
+            last_value = self.net.value(normalized(obs)).numpy()
             # log π(a|s) of the sampled action: a = μ + σ ξ, so log π = Σ(-ξ²/2 - log σ - log √(2π))
             log_probs = (-0.5 * noise.square() - log_std[:, None] - LOG_SQRT_2PI).sum(-1)
         values = buf["values"].double().numpy()
@@ -198,7 +202,7 @@ class _Trainer:
     def renormalize(self, batch: dict[str, torch.Tensor], raw_obs: np.ndarray) -> None:
         """The batch as the 2017 code optimises on it: observations normalised with the statistics that include them,
         and π_old (means, log-probabilities of the taken actions, values for value clipping) evaluated on those."""
-        obs = torch.as_tensor(self.normalize_obs(raw_obs), dtype=torch.float32)
+        obs = self.obs_normalizer()(raw_obs)
         with torch.no_grad():
             means = self.net.policy_mean(obs)
             fresh = {"obs": obs, "means": means, "values": self.net.value(obs),

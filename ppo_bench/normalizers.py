@@ -26,18 +26,34 @@ class RunningMeanStd:
         return {"mean": self.mean.copy(), "var": self.var.copy(), "count": self.count.copy()}
 
 
-def normalize(x: np.ndarray, mean: np.ndarray, var: np.ndarray, clip: float | None,
-              var_floor: float | np.ndarray | None = None) -> np.ndarray:
-    """(x - mean) / std, clipped to ±clip. x [K, B, D]; mean, var [K, D]; var_floor None, a number or [K].
+def obs_std(var: np.ndarray, var_floor: float | np.ndarray | None = None) -> np.ndarray:
+    """The std each member divides by. var [K, D]; var_floor None, a number or [K].
 
     std = sqrt(max(var, var_floor)) as the 2017 code, or sqrt(var + 1e-8) (ppo2, CleanRL) where var_floor is None
     or NaN.
     """
     floor = np.full(len(var), np.nan) if var_floor is None else np.broadcast_to(var_floor, (len(var),))
     floor = floor[:, None]
-    std = np.where(np.isnan(floor), np.sqrt(var + 1e-8), np.sqrt(np.maximum(var, np.nan_to_num(floor))))
-    z = (x - mean[:, None]) / std[:, None]
-    return z if clip is None else np.clip(z, -clip, clip)
+    return np.where(np.isnan(floor), np.sqrt(var + 1e-8), np.sqrt(np.maximum(var, np.nan_to_num(floor))))
+
+
+def normalize(x: np.ndarray, mean: np.ndarray, var: np.ndarray, clip: float | None,
+              var_floor: float | np.ndarray | None = None) -> np.ndarray:
+    """(x - mean) / std, clipped to ±clip (std: obs_std). x [K, B, D]; mean, var [K, D]."""
+    return FrozenNormalizer(mean, var, clip, var_floor)(x)
+
+
+class FrozenNormalizer:
+    """normalize() with the statistics fixed: the std is computed once, not at every call (a rollout's per-step
+    cost); the same operations in the same order, so the same numbers to the last bit."""
+
+    def __init__(self, mean: np.ndarray, var: np.ndarray, clip: float | None,
+                 var_floor: float | np.ndarray | None = None):
+        self.mean, self.std, self.clip = mean[:, None], obs_std(var, var_floor)[:, None], clip
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        z = (x - self.mean) / self.std
+        return z if self.clip is None else np.clip(z, -self.clip, self.clip, out=z)
 
 
 class RewardScaler:
