@@ -15,7 +15,8 @@ The status rule (which runs are scored; column `scored`):
             that diverge. A diverged run that logged no episode at all is scored at the task's baseline (normalised
             score 0; see analysis.table1).
 - running   not scored (the run is not over; it may be live, or was killed without a chance to say so); listed.
-- failed    not scored (a crash or interruption of the harness, not a property of the objective); listed.
+- interrupted  not scored (stopped by Ctrl-C, SIGTERM or a scheduler; its checkpoint resumes it); listed.
+- failed    not scored (a crash of the harness, not a property of the objective); listed.
 - unreadable  the loader's own status for a folder whose config.yaml or status.json is missing or cannot be parsed
             (e.g. a folder caught half-written); not scored; listed with the reason.
 The loader never raises on a half-written folder: CSVs that are missing, empty, header-only, or end in a torn line
@@ -182,7 +183,7 @@ def run_row(raw: RawRun) -> dict[str, Any]:
     """The runs-frame row of one RawRun (see the module docstring for the columns and the status rule)."""
     config, objective, env = raw.config, raw.config.get("objective") or {}, raw.config.get("env") or {}
     status, problem = (raw.status.get("status"), None) if raw.problem is None else ("unreadable", raw.problem)
-    if problem is None and status not in ("running", "finished", "diverged", "failed"):
+    if problem is None and status not in ("running", "finished", "diverged", "interrupted", "failed"):
         status, problem = "unreadable", f"unknown status {status!r}"
     if problem is None and not (env.get("id") and objective.get("name")):
         status, problem = "unreadable", "config.yaml lacks env.id or objective.name"
@@ -244,7 +245,7 @@ def scored(frames: RunFrames) -> RunFrames:
 
 
 def not_scored(runs: pd.DataFrame) -> pd.DataFrame:
-    """The runs the status rule leaves out (running, failed, unreadable), with their reason."""
+    """The runs the status rule leaves out (running, interrupted, failed, unreadable), with their reason."""
     return runs.loc[~runs["scored"], ["run_id", "env", "objective", "seed", "status", "reason", "global_step",
                                       "total_timesteps"]].reset_index(drop=True)
 

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import math
+import signal
 import sys
+import threading
 import time
 from collections import deque
 from collections.abc import Callable
@@ -13,15 +15,16 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from ppo_bench.checkpoint import existing_run, load_checkpoint, remove_checkpoint, save_checkpoint
+from ppo_bench.checkpoint import checkpoint_step, common_checkpoints, existing_run, remove_checkpoint, save_checkpoint
 from ppo_bench.envs import env_seed, make_member_envs
 from ppo_bench.gae import gae
+from ppo_bench.identity import population_identity
 from ppo_bench.networks import ActorCritic
 from ppo_bench.normalizers import FrozenNormalizer, RewardScaler, RunningMeanStd
 from ppo_bench.objective import LOG_SQRT_2PI, adapt_beta, gaussian_entropy, gaussian_kl, gaussian_log_prob, surrogate_loss, value_loss
 from ppo_bench.policy import SavedPolicy, evaluate
 from ppo_bench.record import RunRecord
-from ppo_bench.settings import MEMBER_DETAILS, ConfigError, TrainSettings, population_key, settings_to_dict
+from ppo_bench.settings import MEMBER_DETAILS, ConfigError, TrainSettings, settings_to_dict
 from ppo_bench.wandb_mirror import WandbMirror
 
 
@@ -35,12 +38,13 @@ def train(settings: TrainSettings, run_dir: Path, group: str | None = None) -> s
 
 
 def _check_population(members: list[TrainSettings]) -> None:
-    """Members may differ only in seed, objective, logger and MEMBER_DETAILS: anything else is not one population."""
-    first = population_key(members[0])
+    """Members may differ only in seed, objective, MEMBER_DETAILS and what is not part of a run's identity
+    (ppo_bench.identity): anything else is not one population."""
+    first = population_identity(members[0])
     for m in members[1:]:
-        if population_key(m) != first:
-            raise ConfigError("population: members may differ only in seed, objective, logger settings and the details "
-                              f"{', '.join(MEMBER_DETAILS)}")
+        if population_identity(m) != first:
+            raise ConfigError("population: members may differ only in seed, objective, logging settings and the "
+                              f"details {', '.join(MEMBER_DETAILS)}")
 
 
 def train_population(members: list[TrainSettings], run_dirs: list[Path], group: str | None = None) -> list[str]:
@@ -60,36 +64,66 @@ def train_population(members: list[TrainSettings], run_dirs: list[Path], group: 
     return statuses
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived: a scheduler's requeue, preemption or scancel (or `kill`)."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)  # one stop at a time: the record is marked before the process goes
+    raise Terminated("SIGTERM")
+
+
+def _stop_reason(error: BaseException) -> tuple[str, str]:
+    """The status a stopped run gets, and why: interrupted for signals (it resumes), failed for errors."""
+    if isinstance(error, KeyboardInterrupt):
+        return "interrupted", "Ctrl-C (SIGINT)"
+    if isinstance(error, Terminated):
+        return "interrupted", "SIGTERM (requeue, preemption, scancel or kill)"
+    if isinstance(error, SystemExit):
+        return "interrupted", "exit requested while training (e.g. submitit's timeout or preemption signal)"
+    return "failed", f"{type(error).__name__}: {error}"
+
+
 def _train_active(members: list[TrainSettings], run_dirs: list[Path], existing: list[bool], group: str | None,
                   population_size: int) -> list[str]:
-    checkpoints = [load_checkpoint(d) if there else None for d, there in zip(run_dirs, existing)]
-    iterations = {0 if c is None else c["iteration"] for c in checkpoints}
-    if len(iterations) > 1:
-        raise ConfigError(f"population: members would resume from different iterations {sorted(iterations)}; "
-                          "resume them separately (without fusion)")
+    checkpoints = common_checkpoints(run_dirs)
+    if checkpoints is None:
+        raise ConfigError("population: members would resume from different iterations; resume them separately "
+                          "(without fusion)")
     records = [RunRecord(d, m, {"population_size": population_size, "member": k}, resume=there,
                          offsets=c and c["offsets"], wall_time=c["wall_time"] if c else 0.0,
                          global_step=c["global_step"] if c else 0)
                for k, (m, d, there, c) in enumerate(zip(members, run_dirs, existing, checkpoints))]
-    mirrors = [WandbMirror(m.logger, d, run_name(m), m.logger.group or group or Path(d).name,
-                           [m.env.id, m.objective.name, *m.logger.tags], settings_to_dict(m),
-                           run_id=c and c["wandb_id"])
-               for m, d, c in zip(members, run_dirs, checkpoints)]
     statuses = ["running"] * len(members)
+    mirrors: list[WandbMirror] = []
+    previous_handler = signal.signal(signal.SIGTERM, _raise_terminated) if _main_thread() else None
     try:
+        mirrors = [WandbMirror(m.logger, d, run_name(m), m.logger.group or group or Path(d).name,
+                               [m.env.id, m.objective.name, *m.logger.tags], settings_to_dict(m),
+                               run_id=c and c["wandb_id"])
+                   for m, d, c in zip(members, run_dirs, checkpoints)]
+        for record, c in zip(records, checkpoints):  # the wall time of a run leaves out waiting for wandb
+            record.restart_clock(c["wall_time"] if c else 0.0)
         _Trainer(members, records, mirrors, statuses, checkpoints).run()
     except BaseException as error:
-        reason = "interrupted" if isinstance(error, KeyboardInterrupt) else f"{type(error).__name__}: {error}"
+        status, reason = _stop_reason(error)
         for k, record in enumerate(records):
             if statuses[k] == "running":
-                statuses[k] = "failed"
-                record.set_status("failed", reason)
+                statuses[k] = status
+                record.set_status(status, f"{reason}; resumes from env step {checkpoint_step(record.dir)}")
         raise
     finally:
-        for record, mirror, status in zip(records, mirrors, statuses):
+        for record in records:
             record.close()
+        for mirror, status in zip(mirrors, statuses):
             mirror.finish(status)
+        if previous_handler is not None:
+            signal.signal(signal.SIGTERM, previous_handler)
     return statuses
+
+
+def _main_thread() -> bool:
+    return threading.current_thread() is threading.main_thread()
 
 
 class _Trainer:

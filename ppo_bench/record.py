@@ -2,7 +2,7 @@
 
     config.yaml    resolved settings, with the objective's derived name and title
     meta.json      git commit and dirty flag, package versions, command line, machine, start time
-    status.json    running / finished / diverged / failed, with the reason and the env steps reached
+    status.json    running / finished / diverged / interrupted / failed, with the reason and the env steps reached
     metrics.csv    one row per iteration (METRIC_COLUMNS)
     episodes.csv   every finished training episode: global_step, return, length
     eval.csv       deterministic evaluation episodes: global_step, episode, return, length
@@ -32,7 +32,7 @@ METRIC_COLUMNS = ("iteration", "global_step", "wall_time", "sps", "learning_rate
                   "explained_variance", "grad_norm")
 EPISODE_COLUMNS = ("global_step", "return", "length")
 EVAL_COLUMNS = ("global_step", "episode", "return", "length")
-STATUSES = ("running", "finished", "diverged", "failed")
+STATUSES = ("running", "finished", "diverged", "interrupted", "failed")
 PACKAGES = ("ppo-bench", "torch", "numpy", "gymnasium", "mujoco", "hydra-core", "omegaconf", "wandb")
 
 
@@ -134,6 +134,10 @@ class RunRecord:
         self.metrics = _CsvLog(self.dir / "metrics.csv", METRIC_COLUMNS, resume, offsets.get("metrics"))
         self.episodes = _CsvLog(self.dir / "episodes.csv", EPISODE_COLUMNS, resume, offsets.get("episodes"))
         self.evals = _CsvLog(self.dir / "eval.csv", EVAL_COLUMNS, resume, offsets.get("evals"))
+
+    def restart_clock(self, wall_time: float) -> None:
+        """Counts the run's wall time from now on, on top of `wall_time` (what earlier attempts used)."""
+        self.start = time.time() - wall_time
 
     def offsets(self) -> dict[str, int]:
         """Where each log ends now: a resumed run cuts its logs back to these."""

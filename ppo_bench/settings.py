@@ -291,13 +291,6 @@ def _check(s: TrainSettings) -> None:
         raise ConfigError(f"hidden_sizes={list(s.hidden_sizes)}: must be a non-empty list of positive sizes")
 
 
-def population_key(settings: TrainSettings) -> TrainSettings:
-    """What the members of one population must share: everything but seed, objective, logger settings and the
-    MEMBER_DETAILS."""
-    shared = dataclasses.replace(settings.details, **{name: getattr(DetailSettings(), name) for name in MEMBER_DETAILS})
-    return dataclasses.replace(settings, seed=0, objective=ObjectiveSettings(), logger=LoggerSettings(), details=shared)
-
-
 def settings_from_dict(values: dict[str, Any]) -> TrainSettings:
     """A resolved config (plain dict) -> checked TrainSettings; raises ConfigError with a one-line message."""
     values = dict(values)

@@ -1,28 +1,39 @@
 """wandb as a mirror of the run folder: one wandb run per member, env steps as the x-axis.
 
-A wandb failure never stops training: the mirror warns once, turns itself off, and the local record goes on.
+A wandb failure never stops training: the mirror warns once, turns itself off, and the local record goes on. The
+wandb run id is chosen here, before wandb starts, and kept even when wandb fails (e.g. its service process was
+killed with the job), so a resumed run always continues the same wandb run.
+
+With credentials but no route to the server, `wandb.init` gives up after INIT_TIMEOUT_S seconds (or
+$WANDB_INIT_TIMEOUT); the run then logs offline into its run folder, to be synced later, and so does every later
+run of this process (one wait and one warning per process, not per member).
 """
 
 from __future__ import annotations
 
-import netrc
+import functools
 import os
+import uuid
 import warnings
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 from ppo_bench.settings import LoggerSettings
 
+INIT_TIMEOUT_S = 10.0
+"""Seconds wandb.init may take online before the run falls back to offline logging."""
 
+_online_failed: list[str] = []  # why online logging failed in this process (it is not tried again)
+
+
+@functools.cache
 def has_credentials() -> bool:
-    """True when wandb could log in without asking: WANDB_API_KEY, or a netrc entry for the wandb host."""
-    if os.environ.get("WANDB_API_KEY"):
-        return True
-    host = urlparse(os.environ.get("WANDB_BASE_URL", "https://api.wandb.ai")).hostname
+    """True when wandb itself finds credentials (WANDB_API_KEY, `wandb login`, settings) for its configured host."""
+    import wandb
+
     try:
-        return netrc.netrc().authenticators(host) is not None
-    except (OSError, netrc.NetrcParseError):
+        return bool(wandb.login(verify=False, prompt=False))
+    except Exception:  # noqa: BLE001 - malformed credentials count as none; the run logs offline
         return False
 
 
@@ -32,6 +43,10 @@ def resolve_mode(mode: str) -> str:
     return mode
 
 
+def _init_timeout() -> float:
+    return float(os.environ.get("WANDB_INIT_TIMEOUT", INIT_TIMEOUT_S))
+
+
 class WandbMirror:
     """Mirrors one run folder to one wandb run."""
 
@@ -39,26 +54,37 @@ class WandbMirror:
                  config: dict[str, Any], run_id: str | None = None):
         """run_id continues that wandb run (a resumed run folder); None starts a new one."""
         self.run = None
+        self.run_id: str | None = run_id
         mode = resolve_mode(logger.mode)
         if mode == "disabled":
             return
         try:
             import wandb
 
-            self.run = wandb.init(project=logger.project, entity=logger.entity, group=group, name=name, tags=tags,
-                                  config=config, dir=str(run_dir), mode=mode, reinit="create_new",
-                                  id=run_id, resume="allow" if run_id else None,
-                                  settings=wandb.Settings(silent=True, console="off"))
+            self.run_id = run_id or uuid.uuid4().hex[:8]
+            init = dict(project=logger.project, entity=logger.entity, group=group, name=name, tags=tags,
+                        config=config, dir=str(run_dir), reinit="create_new", id=self.run_id, resume="allow")
+            if mode == "online" and _online_failed:
+                mode = "offline"
+            if mode == "online":
+                try:
+                    self.run = wandb.init(**init, mode="online", settings=wandb.Settings(
+                        silent=True, console="off", init_timeout=_init_timeout()))
+                except Exception as error:  # noqa: BLE001 - no route to the server, or it refused: log offline
+                    _online_failed.append(f"{type(error).__name__}: {str(error).splitlines()[0]}")
+                    wandb.teardown()  # its service still holds the failed run's stream under this id
+                    warnings.warn(f"wandb: cannot log online ({_online_failed[0]}); this process logs offline into "
+                                  "each run folder; sync later with: wandb sync <run folder>/wandb/offline-run-*",
+                                  stacklevel=2)
+                    mode = "offline"
+            if self.run is None:
+                self.run = wandb.init(**init, mode=mode, settings=wandb.Settings(silent=True, console="off"))
             self.run.define_metric("global_step")
             self.run.define_metric("*", step_metric="global_step")
-            if logger.mode == "auto" and mode == "offline":
+            if logger.mode == "auto" and mode == "offline" and not _online_failed:
                 print(f"wandb: no credentials, logging offline; sync later with: wandb sync {Path(self.run.dir).parent}")
         except Exception as error:  # noqa: BLE001 - any wandb failure must leave training running
             self._fail(error)
-
-    @property
-    def run_id(self) -> str | None:
-        return None if self.run is None else self.run.id
 
     def _fail(self, error: Exception) -> None:
         warnings.warn(f"wandb disabled for this run after an error ({type(error).__name__}: {error}); "

@@ -4,10 +4,11 @@ population (K members in one process, batched matmuls, K×n environments stepped
     python -m ppo_bench.train -m hydra/launcher=fused env=hopper,walker2d objective=clip,none seed=1,2,3
 
 Each job is first resolved by Hydra exactly as any launcher would (config, output folder from its overrides), so
-every member writes the same run folder and wandb run a solo job would. Jobs are then grouped by everything but
-seed, objective, logger settings and the per-member details (ppo_bench.settings.population_key), and, when a sweep
-is rerun to resume it, by the iteration each member's checkpoint reached (finished members are skipped); a group is
-cut into populations of at most `max_members`, and cut further until there are at least `n_jobs` populations to keep every worker busy. Populations run in `n_jobs` processes.
+every member writes the same run folder and wandb run a solo job would. Jobs are then grouped by their run identity
+but for seed, objective and the per-member details (ppo_bench.identity.population_identity; when a sweep is rerun
+to resume it, also by the checkpoint iteration the members can continue from together; finished members are
+skipped); a group is cut into populations of at most `max_members`, and cut further until there are at least
+`n_jobs` populations to keep every worker busy. Populations run in `n_jobs` processes.
 """
 
 import logging
@@ -46,6 +47,19 @@ class _Job:
     run_dir: Path
     group: str
     job_return: JobReturn
+
+
+def resumable_together(members: list[int], run_dirs: list[Path]) -> list[list[int]]:
+    """Members that can continue as one population: all of them when they share a checkpoint iteration (a
+    population stopped together), else those whose latest checkpoints are at the same iteration."""
+    from ppo_bench.checkpoint import checkpoint_iterations, common_checkpoints
+
+    if common_checkpoints([run_dirs[i] for i in members]) is not None:
+        return [members]
+    parts: dict[int, list[int]] = defaultdict(list)
+    for i in members:
+        parts[max(checkpoint_iterations(run_dirs[i]))].append(i)
+    return list(parts.values())
 
 
 def split_populations(groups: list[list[int]], max_members: int, n_jobs: int) -> list[list[int]]:
@@ -107,13 +121,14 @@ class FusedLauncher(Launcher):
         configure_log(self.config.hydra.hydra_logging, self.config.hydra.verbose)
         Path(str(self.config.hydra.sweep.dir)).mkdir(parents=True, exist_ok=True)
         jobs = [self.resolve_job(initial_job_idx + i, o) for i, o in enumerate(job_overrides)]
-        from ppo_bench.checkpoint import checkpoint_iteration
-        from ppo_bench.settings import population_key
+        from ppo_bench.identity import population_identity
 
         groups: dict[Any, list[int]] = defaultdict(list)
-        for i, job in enumerate(jobs):  # resumed members continue together only from the same iteration
-            groups[population_key(job.settings), checkpoint_iteration(job.run_dir)].append(i)
-        populations = split_populations(list(groups.values()), self.max_members, self.n_jobs)
+        for i, job in enumerate(jobs):
+            groups[population_identity(job.settings)].append(i)
+        run_dirs = [job.run_dir for job in jobs]
+        groups = [part for members in groups.values() for part in resumable_together(members, run_dirs)]
+        populations = split_populations(groups, self.max_members, self.n_jobs)
         log.info(f"Fusing {len(jobs)} jobs into {len(populations)} populations of sizes "
                  f"{[len(p) for p in populations]}, {self.n_jobs} at a time")
         for population in populations:
