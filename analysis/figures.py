@@ -25,7 +25,6 @@ from matplotlib.lines import Line2D
 from analysis import aggregate
 from analysis.table1 import by_task, settings_order
 
-
 # -- shared helpers ------------------------------------------------------------------------------------------------
 
 def setting_colors(objectives) -> dict[str, tuple]:

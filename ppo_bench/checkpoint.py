@@ -18,8 +18,8 @@ from typing import Any
 import torch
 import yaml
 
-from ppo_bench.record import read_status
 from ppo_bench.identity import run_identity
+from ppo_bench.record import read_status
 from ppo_bench.settings import ConfigError, TrainSettings, settings_from_dict, settings_to_dict
 
 CHECKPOINT = "checkpoint.pt"

@@ -21,7 +21,15 @@ from ppo_bench.gae import gae
 from ppo_bench.identity import population_identity
 from ppo_bench.networks import ActorCritic
 from ppo_bench.normalizers import FrozenNormalizer, RewardScaler, RunningMeanStd
-from ppo_bench.objective import LOG_SQRT_2PI, adapt_beta, gaussian_entropy, gaussian_kl, gaussian_log_prob, surrogate_loss, value_loss
+from ppo_bench.objective import (
+    LOG_SQRT_2PI,
+    adapt_beta,
+    gaussian_entropy,
+    gaussian_kl,
+    gaussian_log_prob,
+    surrogate_loss,
+    value_loss,
+)
 from ppo_bench.policy import SavedPolicy, evaluate
 from ppo_bench.record import RunRecord
 from ppo_bench.settings import MEMBER_DETAILS, ConfigError, TrainSettings, settings_to_dict

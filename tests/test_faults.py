@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from ppo_bench.checkpoint import existing_run, load_checkpoint
 from ppo_bench.identity import NOT_IDENTITY, population_identity, run_identity
 from ppo_bench.loop import train
@@ -53,6 +54,17 @@ def test_resuming_with_other_threads_or_logger_continues_and_another_seed_is_ref
 def run_cli(*args, timeout=600, env=None):
     return subprocess.run([sys.executable, "-m", "ppo_bench.train", *args], cwd=ROOT, capture_output=True, text=True,
                           timeout=timeout, env=env)
+
+
+def test_a_sweep_rerun_with_other_threads_and_logger_continues_in_the_same_folders(tmp_path):
+    out = tmp_path / "sweep"
+    first = run_cli("-m", "seed=1,2", *TINY, "total_timesteps=512", "logger.mode=disabled", f"hydra.sweep.dir={out}")
+    assert first.returncode == 0, first.stderr[-2000:]
+    folders = sorted(p.name for p in out.iterdir() if p.is_dir())
+    again = run_cli("-m", "seed=1,2", *TINY, "total_timesteps=512", "logger.mode=offline", "torch_threads=2",
+                    f"hydra.sweep.dir={out}")
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert sorted(p.name for p in out.iterdir() if p.is_dir()) == folders  # the same two runs, skipped as finished
 
 
 @pytest.mark.slow
@@ -152,3 +164,37 @@ def test_a_fake_key_and_no_route_fall_back_to_offline_within_seconds(tmp_path):
     for folder in out.iterdir():
         if folder.is_dir():
             assert json.loads((folder / "status.json").read_text())["status"] == "finished"
+
+
+def test_a_population_killed_between_two_members_checkpoints_resumes_from_the_iteration_both_have(tiny, tmp_path,
+                                                                                                   monkeypatch):
+    """The members write their checkpoints one after another: a stop after member 0 wrote iteration 3 and before
+    member 1 did leaves them one iteration apart; the rerun continues both from iteration 2 (member 0's previous
+    checkpoint) to the numbers of an uninterrupted population."""
+    import ppo_bench.checkpoint as checkpoint
+    import ppo_bench.loop as loop
+    from ppo_bench.loop import train_population
+    from tests.test_resume import comparable
+
+    settings = with_(tiny, total_timesteps=1536)  # 6 iterations of 256 steps
+    members = [with_(settings, seed=1), with_(settings, seed=2)]
+    train_population(members, [tmp_path / "twin1", tmp_path / "twin2"])
+    real = checkpoint.save_checkpoint
+    writes = {"n": 0}
+
+    def stop_mid_population(run_dir, state):
+        if state["iteration"] == 3 and writes["n"] == 1:
+            raise KeyboardInterrupt  # after member 0's iteration-3 checkpoint, before member 1's
+        real(run_dir, state)
+        writes["n"] += state["iteration"] == 3
+
+    monkeypatch.setattr(loop, "save_checkpoint", stop_mid_population)
+    dirs = [tmp_path / "run1", tmp_path / "run2"]
+    with pytest.raises(KeyboardInterrupt):
+        train_population(members, dirs)
+    assert [load_checkpoint(d)["iteration"] for d in dirs] == [3, 2]
+    assert [json.loads((d / "status.json").read_text())["status"] for d in dirs] == ["interrupted"] * 2
+    monkeypatch.setattr(loop, "save_checkpoint", real)
+    assert train_population(members, dirs) == ["finished", "finished"]
+    for run, twin in zip(dirs, [tmp_path / "twin1", tmp_path / "twin2"]):
+        assert comparable(run) == comparable(twin)

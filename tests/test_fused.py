@@ -10,7 +10,7 @@ from omegaconf import OmegaConf
 import ppo_bench.loop as loop
 from hydra_plugins.ppo_bench_fused.fused_launcher import split_populations
 from ppo_bench.loop import train, train_population
-from ppo_bench.settings import EnvSettings, ObjectiveSettings
+from ppo_bench.settings import EnvSettings
 from tests.conftest import with_
 from tests.test_cli import run_cli
 
