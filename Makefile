@@ -6,7 +6,7 @@ RUNS    ?= outputs/sweeps/*
 OUT     ?= outputs/report
 SEEDS   ?= 1,2,3
 
-.PHONY: setup demo test benchmark benchmark-population random-baseline table1-chunk table1-next table1-report table1-quick table1-quick-report noclip-ablation noclip-ablation-report figure2 report
+.PHONY: setup demo test lint benchmark benchmark-population random-baseline table1-chunk table1-next table1-report table1-quick table1-quick-report noclip-ablation noclip-ablation-report figure2 report
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
@@ -21,6 +21,9 @@ demo: setup            ## four objectives on InvertedPendulum (~2 min), then a c
 
 test: setup            ## the whole test suite
 	$(PY) -m pytest -q
+
+lint: setup            ## ruff (config in pyproject.toml)
+	$(VENV)/bin/ruff check .
 
 benchmark: setup       ## env steps/s of ppo-bench against Stable-Baselines3 on HalfCheetah-v5
 	$(PY) -m experiments.benchmark_sps

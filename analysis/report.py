@@ -92,8 +92,8 @@ def build_report(frames: RunFrames, out: str | Path, baseline: str = "random", b
     saved = {name: figures.save_figure(fig, out / "figures" / name) for name, fig in drawn.items()}
 
     runs = frames.runs
-    counts = runs["status"].value_counts().reindex(["finished", "diverged", "running", "interrupted", "failed", "unreadable"],
-                                                   fill_value=0)
+    statuses = ["finished", "diverged", "running", "interrupted", "failed", "unreadable"]
+    counts = runs["status"].value_counts().reindex(statuses, fill_value=0)
     diverged = runs.loc[runs["status"] == "diverged", ["env", "objective", "seed", "reason", "global_step",
                                                         "n_episodes", "run_dir"]]
     constant, varying = settings_used(runs)

@@ -37,8 +37,8 @@ import pandas as pd
 import yaml
 
 EPISODE_COLUMNS = ("global_step", "return", "length")
-METRIC_COLUMNS = ("iteration", "global_step", "wall_time", "sps", "learning_rate", "clip_eps", "policy_loss", "value_loss",
-                  "entropy", "kl", "clip_fraction", "beta", "ratio_min", "ratio_mean", "ratio_max",
+METRIC_COLUMNS = ("iteration", "global_step", "wall_time", "sps", "learning_rate", "clip_eps", "policy_loss",
+                  "value_loss", "entropy", "kl", "clip_fraction", "beta", "ratio_min", "ratio_mean", "ratio_max",
                   "explained_variance", "grad_norm")  # as ppo_bench.record.METRIC_COLUMNS; kept here so analysis
 #                                                      never needs the training package to read a folder
 SCORED_STATUSES = ("finished", "diverged")

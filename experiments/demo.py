@@ -25,7 +25,8 @@ OBJECTIVES = "none,clip,kl_fixed,kl_adaptive"
 
 def comparison(sweep: Path, window: int = 20) -> str:
     runs, episodes, metrics = load_runs(sweep)
-    lines = [f"{'objective':<28} {'seed':>4} {'status':<9} {'last 20 ep.':>11} {'best 20':>8} {'KL':>8} {'clip frac':>9}"]
+    lines = [f"{'objective':<28} {'seed':>4} {'status':<9} {'last 20 ep.':>11} {'best 20':>8} {'KL':>8} "
+             f"{'clip frac':>9}"]
     for run in runs.sort_values(["objective", "seed"]).itertuples():
         returns = episodes[episodes.run_id == run.run_id].sort_values("global_step")["return"].to_numpy()
         rolling = np.convolve(returns, np.ones(window) / window, mode="valid") if len(returns) >= window else returns

@@ -2,8 +2,8 @@
 
     make figure2         (or: python -m experiments.figure2 [--seed 1] [--out results/figure2])
 
-Trains one iteration of clipped PPO (ε = 0.2, Table 3 settings, the default details preset) on Hopper-v5 through the ordinary
-command line with save_first_update=true, then evaluates E[KL], L^CPI, E[clip·Â] and L^CLIP for α in [0, 3]
+Trains one iteration of clipped PPO (ε = 0.2, Table 3 settings, the default details preset) on Hopper-v5 through the
+ordinary command line with save_first_update=true, then evaluates E[KL], L^CPI, E[clip·Â] and L^CLIP for α in [0, 3]
 (analysis.figure2), writes figure2.png/.pdf and figure2.csv, and prints the KL at α = 1 beside the paper's ≈ 0.02.
 Takes about 10 seconds.
 """

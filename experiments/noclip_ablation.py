@@ -14,9 +14,9 @@ normalisation updated after each batch, truncation bootstrapped) kept it above r
   learning rate annealed, the normaliser's variance floor, the normaliser's update order, truncation as terminal.
 
 The variants are a Hydra config group (conf/ablation/), so the ablation is one ordinary fused multirun
-(`+ablation=...`) into <out>/. Then the records (config, status, meta, episodes, metrics: no weights, checkpoints or wandb)
-are packed into results/noclip_ablation/runs.tar.xz and the table and figure written beside it; rerunning the same
-command resumes unfinished runs and skips finished ones.
+(`+ablation=...`) into <out>/. Then the records (config, status, meta, episodes, metrics: no weights, checkpoints or
+wandb) are packed into results/noclip_ablation/runs.tar.xz and the table and figure written beside it; rerunning the
+same command resumes unfinished runs and skips finished ones.
 """
 
 from __future__ import annotations
@@ -101,7 +101,8 @@ def ablation_table(runs: pd.DataFrame, episodes: pd.DataFrame) -> pd.DataFrame:
                "random": float(result.scores["baseline"].iloc[0])}
         for objective in ("none", "clip0.2"):
             if objective in score.index:
-                row.update({f"{objective}_raw_mean": raw.mean()[objective], f"{objective}_raw_std": raw.std()[objective],
+                row.update({f"{objective}_raw_mean": raw.mean()[objective],
+                            f"{objective}_raw_std": raw.std()[objective],
                             f"{objective}_normalised": score.loc[objective, "score"],
                             f"{objective}_ci_low": score.loc[objective, "ci_low"],
                             f"{objective}_ci_high": score.loc[objective, "ci_high"]})

@@ -108,7 +108,8 @@ def report() -> int:
                    "--out", str(RESULTS)]
         code = subprocess.run(command).returncode
     gaps = missing()
-    lines = ["# Table 1 chunks\n", "| chunk | task | seeds | runs | wall | started | commit |", "|---|---|---|---|---|---|---|"]
+    lines = ["# Table 1 chunks\n", "| chunk | task | seeds | runs | wall | started | commit |",
+             "|---|---|---|---|---|---|---|"]
     lines += [f"| {name} | {c['task']} | {', '.join(map(str, c['seeds']))} | {c['runs']} | {c['wall_min']} min | "
               f"{c['started']} | {c['git'][:10]} |" for name, c in chunks.items()]
     lines += ["", "Missing (task, seed): " + (", ".join(f"{t} {s}" for t, s in gaps) if gaps else "none"), "",
@@ -142,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         task, seeds = gaps[0][0], tuple(s for t, s in gaps if t == gaps[0][0])
     if args.dry_run:
-        print(f"$ {shown(train_command(task, seeds, Path('outputs/table1') / chunk_name(task, seeds), args.jobs, args.overrides))}")
+        out = Path("outputs/table1") / chunk_name(task, seeds)
+        print(f"$ {shown(train_command(task, seeds, out, args.jobs, args.overrides))}")
         return 0
     return run_chunk(task, seeds, args.jobs, args.overrides)
 

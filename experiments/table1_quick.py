@@ -246,7 +246,8 @@ def main(argv: list[str] | None = None) -> int:
 
     sweep = Sweep(out=args.sweep_dir or Path("outputs/table1_quick") / timestamp(), families=FAMILIES, tasks=TASKS,
                   seeds=SEEDS, steps=args.steps, jobs=args.jobs, extra=tuple(args.overrides))
-    invocation = shown([sys.executable, "-m", "experiments.table1_quick", *(argv if argv is not None else sys.argv[1:])])
+    invocation = shown([sys.executable, "-m", "experiments.table1_quick",
+                        *(argv if argv is not None else sys.argv[1:])])
     commands = [shown(sweep.train_command(f)) for f in sweep.families] + [shown(sweep.report_command(args.out))]
     if not args.dry_run and (args.out / "RUN.md").exists():  # an earlier quick run: start fresh, no stale files
         shutil.rmtree(args.out)

@@ -82,8 +82,8 @@ class EnvpoolMemberEnvs:
         return self._shape(obs[np.argsort(info["env_id"])].reshape(self.num_envs, -1).astype(np.float64, copy=False))
 
     def step(self, actions: np.ndarray) -> tuple[Step, list[tuple[int, float, int]]]:
-        """As MemberEnvs.step: actions [K, n, A] (clipped here when clip_actions); returns the step and the episodes that ended in it
-        as (member, return, length)."""
+        """As MemberEnvs.step: actions [K, n, A] (clipped here when clip_actions); returns the step and the episodes
+        that ended in it as (member, return, length)."""
         self.send(actions)
         return self.recv()
 
@@ -91,7 +91,8 @@ class EnvpoolMemberEnvs:
         """Starts a step; the envpool threads simulate it while the caller does other work until recv()."""
         if self.clip_actions.any():  # per member: clipped, or the raw sample (clip_actions False)
             clipped = np.clip(actions, self.action_low, self.action_high)
-            actions = clipped if self.clip_actions.all() else np.where(self.clip_actions[:, None, None], clipped, actions)
+            actions = clipped if self.clip_actions.all() else \
+                np.where(self.clip_actions[:, None, None], clipped, actions)
         self._sent = actions.reshape(self.num_envs, *self.action_low.shape).astype(np.float64)  # alive until recv()
         self.pool.send(self._sent)
 

@@ -69,7 +69,8 @@ class MemberEnvs:
     """Gymnasium's synchronous vector env over K×n copies in same-step autoreset mode (the final observation of an
     ended episode comes in the same step, so no reset step enters the rollout)."""
 
-    def __init__(self, env_id: str, member_seeds: list[int], envs_per_member: int, clip_actions: bool | np.ndarray = True):
+    def __init__(self, env_id: str, member_seeds: list[int], envs_per_member: int,
+                 clip_actions: bool | np.ndarray = True):
         check_env_id(env_id)
         self.clip_actions = np.broadcast_to(np.asarray(clip_actions, dtype=bool), (len(member_seeds),))
         self.members, self.envs_per_member = len(member_seeds), envs_per_member
@@ -91,8 +92,8 @@ class MemberEnvs:
         return self._shape(obs.reshape(len(obs), -1).astype(np.float64))
 
     def step(self, actions: np.ndarray) -> tuple[Step, list[tuple[int, float, int]]]:
-        """actions [K, n, A] (clipped to the action bounds here when clip_actions). Returns the step and the episodes that ended in it
-        as (member, return, length), counting the true environment reward."""
+        """actions [K, n, A] (clipped to the action bounds here when clip_actions). Returns the step and the episodes
+        that ended in it as (member, return, length), counting the true environment reward."""
         self.send(actions)
         return self.recv()
 
@@ -100,7 +101,8 @@ class MemberEnvs:
         """Starts a step (here it only stores the actions: the gymnasium backend steps in recv())."""
         if self.clip_actions.any():  # per member: clipped, or the raw sample (clip_actions False)
             clipped = np.clip(actions, self.action_low, self.action_high)
-            actions = clipped if self.clip_actions.all() else np.where(self.clip_actions[:, None, None], clipped, actions)
+            actions = clipped if self.clip_actions.all() else \
+                np.where(self.clip_actions[:, None, None], clipped, actions)
         self._actions = actions.reshape(-1, *self.action_low.shape)
 
     def recv(self) -> tuple[Step, list[tuple[int, float, int]]]:

@@ -214,7 +214,8 @@ class _Trainer:
                 truncated_only = step.truncated & ~step.terminated
                 truncated_only &= self.bootstrap_truncation[:, None]
                 if truncated_only.any():  # bootstrap from the final observation's value; termination does not
-                    truncated_values[t] = np.where(truncated_only, self.net.value(normalized(step.final_obs)).numpy(), 0.0)
+                    final_values = self.net.value(normalized(step.final_obs)).numpy()
+                    truncated_values[t] = np.where(truncated_only, final_values, 0.0)
                 r = step.rewards
                 if self.reward_scaler is not None:
                     r = self.reward_scaler(r, done)
@@ -348,11 +349,13 @@ class _Trainer:
     def save_first_update(self, batch: dict[str, torch.Tensor], advantages: torch.Tensor,
                           before: dict[str, list[torch.Tensor]], after: dict[str, list[torch.Tensor]]) -> None:
         """Per member: the batch (with the advantages as the loss saw them) and θ_old, θ_new of the policy."""
+        def member(params: dict[str, list[torch.Tensor]], k: int) -> dict[str, list[torch.Tensor]]:
+            return {n: [p[k:k + 1] for p in ps] for n, ps in params.items()}
+
         for k in np.nonzero(self.live)[0]:
-            member = lambda params: {n: [p[k:k + 1] for p in ps] for n, ps in params.items()}  # noqa: E731
             torch.save({"obs": batch["obs"][k:k + 1], "actions": batch["actions"][k:k + 1],
                         "log_probs": batch["log_probs"][k:k + 1], "advantages": advantages[k:k + 1],
-                        "clip_eps": self.clip_eps[k:k + 1], "before": member(before), "after": member(after),
+                        "clip_eps": self.clip_eps[k:k + 1], "before": member(before, k), "after": member(after, k),
                         "env_id": self.s.env.id, "global_step": self.global_step},
                        self.records[k].dir / "first_update.pt")
 
@@ -397,7 +400,8 @@ class _Trainer:
                            "clip_eps": float(self.clip_eps[k]),
                            "explained_variance": float(explained[k])}
                     row.update({name: float(value[k]) for name, value in diagnostics.items()})
-                    self.records[k].metrics.append([tuple(row.get(c, math.nan) for c in self.records[k].metrics.columns)])
+                    columns = self.records[k].metrics.columns
+                    self.records[k].metrics.append([tuple(row.get(c, math.nan) for c in columns)])
                     self.mirrors[k].log(row)
                     self.records[k].global_step = self.global_step
                 if not self.live.any():
@@ -483,8 +487,10 @@ class _Trainer:
         """Deterministic episodes with the normaliser frozen; logged apart from training episodes."""
         for k in np.nonzero(self.live)[0]:
             results = evaluate(self.policy(k), self.s.eval_episodes, eval_seed(self.members[k].seed))
-            self.records[k].evals.append([(self.global_step, i, ret, length) for i, (ret, length) in enumerate(results)])
-            self.mirrors[k].log({"global_step": self.global_step, "eval/return": float(np.mean([r for r, _ in results])),
+            self.records[k].evals.append([(self.global_step, i, ret, length)
+                                          for i, (ret, length) in enumerate(results)])
+            self.mirrors[k].log({"global_step": self.global_step,
+                                 "eval/return": float(np.mean([r for r, _ in results])),
                                  "eval/length": float(np.mean([n for _, n in results]))})
 
 

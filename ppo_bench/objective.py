@@ -19,7 +19,8 @@ def gaussian_log_prob(actions: Tensor, mean: Tensor, log_std: Tensor) -> Tensor:
 
 
 def gaussian_kl(mean_old: Tensor, log_std_old: Tensor, mean_new: Tensor, log_std_new: Tensor) -> Tensor:
-    """Analytic KL(N_old || N_new) of diagonal Gaussians, summed over actions. means [K, B, A], log_stds [K, A] -> [K, B].
+    """Analytic KL(N_old || N_new) of diagonal Gaussians, summed over actions.
+    means [K, B, A], log_stds [K, A] -> [K, B].
 
     KL = Σ_i log(σ_new/σ_old) + (σ_old² + (μ_old - μ_new)²) / (2 σ_new²) - 1/2.
     """

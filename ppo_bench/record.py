@@ -27,8 +27,8 @@ import yaml
 
 from ppo_bench.settings import ConfigError, TrainSettings, settings_to_dict
 
-METRIC_COLUMNS = ("iteration", "global_step", "wall_time", "sps", "learning_rate", "clip_eps", "policy_loss", "value_loss",
-                  "entropy", "kl", "clip_fraction", "beta", "ratio_min", "ratio_mean", "ratio_max",
+METRIC_COLUMNS = ("iteration", "global_step", "wall_time", "sps", "learning_rate", "clip_eps", "policy_loss",
+                  "value_loss", "entropy", "kl", "clip_fraction", "beta", "ratio_min", "ratio_mean", "ratio_max",
                   "explained_variance", "grad_norm")
 EPISODE_COLUMNS = ("global_step", "return", "length")
 EVAL_COLUMNS = ("global_step", "episode", "return", "length")

@@ -87,7 +87,7 @@ class DetailSettings:
     value_loss_coef: float = 0.5
     """Factor of the squared value error: 0.5 (July 2017, ppo2) or 1 (August 2017)."""
     init: str = "normc"
-    """Weight init: normc (2017 code: unit-norm columns, policy head 0.01) or orthogonal (ppo2: gain √2, heads 0.01/1)."""
+    """Weight init: normc (2017 code: unit-norm columns, policy head 0.01) or orthogonal (ppo2: √2, heads 0.01/1)."""
     max_grad_norm: float | None = None
     """Clip each member's gradient to this global norm; null for no clip."""
     lr_anneal: bool = False
@@ -202,7 +202,8 @@ def _build(cls, values: dict[str, Any], prefix: str):
     kwargs = {}
     for key, value in values.items():
         f = names[key]
-        nested = {ObjectiveSettings: "objective", EnvSettings: "env", DetailSettings: "details", LoggerSettings: "logger"}
+        nested = {ObjectiveSettings: "objective", EnvSettings: "env", DetailSettings: "details",
+                  LoggerSettings: "logger"}
         sub = next((c for c, n in nested.items() if n == key and not prefix), None)
         if sub is not None:
             kwargs[key] = _build(sub, dict(value or {}), f"{key}.")
@@ -261,7 +262,8 @@ def _check(s: TrainSettings) -> None:
         if not (o.kl_target > 0 and math.isfinite(o.kl_target)):
             raise ConfigError(f"objective.kl_target={o.kl_target}: must be > 0, or null for a fixed β")
         if o.kl_beta <= 0:
-            raise ConfigError(f"objective.kl_beta={o.kl_beta}: must be > 0 when objective.kl_target is set (β starts there)")
+            raise ConfigError(f"objective.kl_beta={o.kl_beta}: must be > 0 when objective.kl_target is set "
+                              "(β starts there)")
     for where, value in (("details.value_clip_eps", d.value_clip_eps), ("details.obs_clip", d.obs_clip),
                          ("details.obs_var_floor", d.obs_var_floor), ("details.value_loss_coef", d.value_loss_coef),
                          ("details.max_grad_norm", d.max_grad_norm), ("details.reward_clip", d.reward_clip)):

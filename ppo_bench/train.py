@@ -101,7 +101,8 @@ def _job_folder(cfg: DictConfig, multirun: bool) -> Path | None:
     HydraConfig.instance().set_config(cfg)
     try:
         if multirun:
-            return Path(str(OmegaConf.select(cfg, "hydra.sweep.dir"))) / str(OmegaConf.select(cfg, "hydra.sweep.subdir"))
+            sweep_dir, subdir = OmegaConf.select(cfg, "hydra.sweep.dir"), OmegaConf.select(cfg, "hydra.sweep.subdir")
+            return Path(str(sweep_dir)) / str(subdir)
         return Path(str(OmegaConf.select(cfg, "hydra.run.dir")))
     except OmegaConfBaseException:
         return None

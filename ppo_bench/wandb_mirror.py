@@ -82,7 +82,8 @@ class WandbMirror:
             self.run.define_metric("global_step")
             self.run.define_metric("*", step_metric="global_step")
             if logger.mode == "auto" and mode == "offline" and not _online_failed:
-                print(f"wandb: no credentials, logging offline; sync later with: wandb sync {Path(self.run.dir).parent}")
+                print("wandb: no credentials, logging offline; sync later with: "
+                      f"wandb sync {Path(self.run.dir).parent}")
         except Exception as error:  # noqa: BLE001 - any wandb failure must leave training running
             self._fail(error)
 

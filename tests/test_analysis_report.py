@@ -20,7 +20,8 @@ BASELINE = 5.0  # the test's own random-policy return for InvertedPendulum-v5
 def sweep(tmp_path_factory):
     root = tmp_path_factory.mktemp("report")
     subprocess.run([sys.executable, "-m", "ppo_bench.train", "-m", "objective=clip,none", "seed=1,2",
-                    "total_timesteps=4096", "logger.mode=disabled", "progress=off", f"hydra.sweep.dir={root / 'sweep'}"],
+                    "total_timesteps=4096", "logger.mode=disabled", "progress=off",
+                    f"hydra.sweep.dir={root / 'sweep'}"],
                    cwd=MAIN, check=True, capture_output=True, text=True, timeout=300)
     write_random_baseline(root / "baselines", "InvertedPendulum-v5", BASELINE)
     return root

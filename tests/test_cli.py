@@ -19,8 +19,9 @@ from ppo_bench.train import CONF_DIR, to_settings
 ROOT = Path(__file__).resolve().parent.parent
 OBJECTIVES = {"none": "none", "clip": "clip0.2", "kl_fixed": "kl_fixed1", "kl_adaptive": "kl_adaptive0.01",
               "clip_kl_adaptive": "clip0.2+kl_adaptive0.01"}
-ENVS = {"half_cheetah": "HalfCheetah-v5", "hopper": "Hopper-v5", "inverted_double_pendulum": "InvertedDoublePendulum-v5",
-        "inverted_pendulum": "InvertedPendulum-v5", "reacher": "Reacher-v5", "swimmer": "Swimmer-v5",
+ENVS = {"half_cheetah": "HalfCheetah-v5", "hopper": "Hopper-v5",
+        "inverted_double_pendulum": "InvertedDoublePendulum-v5", "inverted_pendulum": "InvertedPendulum-v5",
+        "reacher": "Reacher-v5", "swimmer": "Swimmer-v5",
         "walker2d": "Walker2d-v5"}
 
 
@@ -117,7 +118,8 @@ def test_two_job_multirun_with_joblib_makes_two_run_folders_and_two_wandb_runs(t
                   "total_timesteps=256", "rollout_steps=128", "logger.mode=offline", f"hydra.sweep.dir={tmp_path}")
     assert out.returncode == 0, out.stderr[-2000:]
     runs = sorted(p.parent for p in tmp_path.glob("*/status.json"))
-    assert [p.name for p in runs] == [f"objective={o},rollout_steps=128,total_timesteps=256" for o in ("clip", "kl_adaptive")]
+    assert [p.name for p in runs] == [f"objective={o},rollout_steps=128,total_timesteps=256"
+                                      for o in ("clip", "kl_adaptive")]
     for run in runs:
         assert json.loads((run / "status.json").read_text())["status"] == "finished"
         assert len(list((run / "wandb").glob("offline-run-*/run-*.wandb"))) == 1

@@ -20,8 +20,8 @@ from tests.conftest import with_
 
 def plain_rollout(members, generator_states, obs_stats: RunningMeanStd, net: ActorCritic, T: int):
     """Each member stepped on its own, every quantity from its definition: z = clip((o - μ) / σ), a = μ_θ(z) + σ_θ ξ
-    with ξ from the member's own generator (in the state the rollout found it, drawn for the whole rollout first, as the loop does), log π(a|z) of the
-    Gaussian, V(z)."""
+    with ξ from the member's own generator (in the state the rollout found it, drawn for the whole rollout first, as
+    the loop does), log π(a|z) of the Gaussian, V(z)."""
     out = []
     for k, m in enumerate(members):
         generator = torch.Generator()

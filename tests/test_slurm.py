@@ -58,7 +58,8 @@ def wait_until_training(out: Path, rows: int = 2, timeout: float = 300) -> tuple
             if metrics.exists() and len(metrics.read_text().splitlines()) > rows and job_ids():
                 return folder, job_ids()[0]
         time.sleep(0.2)
-    raise AssertionError(f"no job trained within {timeout} s: {subprocess.run(['squeue'], capture_output=True, text=True).stdout}")
+    queue = subprocess.run(["squeue"], capture_output=True, text=True).stdout
+    raise AssertionError(f"no job trained within {timeout} s: {queue}")
 
 
 def finish(process: subprocess.Popen, timeout: float = 900) -> str:

@@ -142,7 +142,8 @@ def test_population_members_match_solo_runs(tiny, tmp_path):
         for f, s in zip(fused, solo, strict=True):
             for c in ("policy_loss", "value_loss", "kl", "beta", "ratio_max", "explained_variance"):
                 assert float(f[c]) == pytest.approx(float(s[c]), rel=1e-4, abs=1e-6), (name, c)
-        assert (tmp_path / name / "episodes.csv").read_text() == (tmp_path / f"{name}_solo" / "episodes.csv").read_text()
+        solo_episodes = (tmp_path / f"{name}_solo" / "episodes.csv").read_text()
+        assert (tmp_path / name / "episodes.csv").read_text() == solo_episodes
 
 
 def test_population_members_must_share_all_but_seed_and_objective(tiny, tmp_path):
