@@ -2,7 +2,7 @@
 PYTHON3 ?= python3
 VENV    := .venv
 PY      := $(VENV)/bin/python
-RUNS    ?= outputs/sweeps/*
+RUNS    ?= outputs/demo/*
 OUT     ?= outputs/report
 SEEDS   ?= 1,2,3
 
@@ -31,7 +31,7 @@ benchmark: setup       ## env steps/s of ppo-bench against Stable-Baselines3 on 
 random-baseline: setup ## uniform-random returns of the seven tasks -> results/baselines/random/
 	$(PY) -m experiments.random_baseline
 
-report: setup          ## Table 1, figures and report from run folders: make report RUNS='outputs/sweeps/*' OUT=...
+report: setup          ## Table 1, figures and report from run folders: make report RUNS='outputs/sweeps/*' OUT=... (default: every demo)
 	$(PY) -m analysis.report $(RUNS) --out $(OUT)
 
 figure2: setup         ## Figure 2 from a real Hopper-v5 first update -> results/figure2/

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from analysis.runs import load_runs
+from experiments.sweep import shown
 
 OBJECTIVES = "none,clip,kl_fixed,kl_adaptive"
 
@@ -46,13 +47,14 @@ def main() -> None:
     command = [sys.executable, "-m", "ppo_bench.train", "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2",
                "env=inverted_pendulum", f"objective={OBJECTIVES}", f"seed={args.seeds}",
                f"total_timesteps={args.steps}", f"hydra.sweep.dir={sweep}"]
-    print("$", " ".join(command[1:]).replace(sys.executable, "python"), flush=True)
+    print(f"$ {shown(command)}", flush=True)
     start = time.time()
     subprocess.run(command, check=True)
     print(f"\n{args.steps} env steps per run, {time.time() - start:.0f} s wall; run folders in {sweep}/\n")
     print(comparison(sweep))
-    print("\nThe paper's finding at 1M steps on seven tasks: clipping best, no clipping worst (Table 1). Full "
-          "comparison: make table1-quick, then make report.")
+    print(f"\nThe report of these runs (Table 1 scoring, curves, aggregates): make report RUNS={sweep} "
+          f"OUT={sweep}/report\nThe paper's finding at 1M steps on seven tasks: clipping best, no clipping worst "
+          "(Table 1); the full table: make table1-next, one task at a time.")
 
 
 if __name__ == "__main__":

@@ -6,7 +6,9 @@ non-zero exit before any folder is made or any job runs.
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -27,7 +29,7 @@ from ppo_bench.checkpoint import checkpoint_step, existing_run
 from ppo_bench.envs import check_env
 from ppo_bench.loop import Terminated, train
 from ppo_bench.record import read_status
-from ppo_bench.settings import ConfigError, TrainSettings, settings_from_dict
+from ppo_bench.settings import ConfigError, TrainSettings, settings_from_dict, settings_to_dict
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 GROUPS = ("objective", "env", "details", "logger")
@@ -85,7 +87,27 @@ def check_command_line(args: list[str]) -> None:
                 _check_choices(job)
                 _check_job(loader.load_sweep_config(master, job), multirun)
     except (HydraException, OmegaConfBaseException) as error:
-        raise ConfigError(f"command line: {str(error).strip().splitlines()[0]}") from None
+        message = str(error).strip().splitlines()[0]
+        unknown = re.match(r"Could not override '([^']+)'", message)
+        if unknown:
+            raise ConfigError(_unknown_key(unknown.group(1))) from None
+        raise ConfigError(f"command line: {message}") from None
+
+
+def _setting_keys(values: dict, prefix: str = "") -> list[str]:
+    """Every settable key as a dotted path (env.id, details.obs_clip, ...)."""
+    keys = []
+    for name, value in values.items():
+        keys += _setting_keys(value, f"{prefix}{name}.") if isinstance(value, dict) else [f"{prefix}{name}"]
+    return keys
+
+
+def _unknown_key(key: str) -> str:
+    """One line naming an override key that is no setting, with the closest settings."""
+    keys = [k for k in _setting_keys(settings_to_dict(TrainSettings())) if not k.endswith((".name", ".title"))]
+    close = difflib.get_close_matches(key, keys, n=3, cutoff=0.6)
+    hint = f"did you mean {' or '.join(close)}?" if close else "see ppo_bench/settings.py for the settings"
+    return f"{key}: no such setting; {hint}"
 
 
 def _check_job(cfg: DictConfig, multirun: bool) -> None:
@@ -119,7 +141,7 @@ def _check_output_folder(out: Path, field: str) -> None:
 _started: list[Path] = []  # the run folder of a single run once it is known (Hydra forgets it when the job ends)
 
 
-@hydra.main(version_base="1.3", config_path="../conf", config_name="config")
+@hydra.main(version_base="1.3", config_path=str(CONF_DIR), config_name="config")
 def main(cfg: DictConfig) -> None:
     hydra_cfg = HydraConfig.get()
     run_dir = Path(hydra_cfg.runtime.output_dir)

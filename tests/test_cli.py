@@ -83,6 +83,8 @@ def run_cli(*args, cwd=ROOT, timeout=300):
     (["logger.mode=loud"], "logger.mode"),
     (["epochs=abc"], "epochs"),
     (["-m", "objective=clip,none", "objective.clip_eps=0.2,7"], "objective.clip_eps"),
+    (["total_timestep=2048"], "total_timestep: no such setting; did you mean total_timesteps?"),
+    (["details.obs_clp=3"], "did you mean details.obs_clip"),
 ])
 def test_bad_input_is_one_line_naming_the_field(args, field, tmp_path):
     out = run_cli("logger.mode=disabled", "total_timesteps=64", "rollout_steps=64", "minibatch_size=64", *args,
@@ -145,3 +147,10 @@ def test_table1_row_presets_are_named_by_their_derived_labels():
     for name, (title, _) in TABLE1.items():
         objective = composed(f"objective={name}").objective
         assert (objective.name, objective.title) == (name, title)
+
+
+def test_python_m_ppo_bench_help_works_from_any_folder(tmp_path):
+    out = subprocess.run([sys.executable, "-m", "ppo_bench", "--help"], cwd=tmp_path, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert "objective" in out.stdout and "details" in out.stdout
