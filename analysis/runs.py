@@ -267,12 +267,23 @@ def raw_from_wandb(run: Any) -> RawRun:
                             summary.get("_runtime"), run.url)
 
 
+WANDB_SECTIONS = ("train", "losses", "diagnostics")
+"""The chart sections the mirror logs metrics.csv's columns under (train/sps, losses/policy_loss, diagnostics/kl)."""
+
+
+def _column_of(key: str) -> str:
+    """The metrics.csv column of a wandb history key (runs logged before the sections had bare column names)."""
+    section, _, column = key.partition("/")
+    return column if section in WANDB_SECTIONS and column else key
+
+
 def raw_from_history(run_id: str, config: dict[str, Any], status: str, history: pd.DataFrame,
                      wall_time: float | None = None, run_dir: str | None = None) -> RawRun:
     """A run's config, status and mixed history rows (episode rows have `episode/return`, iteration rows have
     `iteration`) -> RawRun. Pure, so it is tested without wandb."""
     episodes = pd.DataFrame({c: pd.Series(dtype="float64") for c in EPISODE_COLUMNS})
     metrics = pd.DataFrame({c: pd.Series(dtype="float64") for c in METRIC_COLUMNS})
+    history = history.rename(columns=_column_of)
     if "episode/return" in history.columns:
         rows = history.dropna(subset=["episode/return"])
         episodes = pd.DataFrame({"global_step": rows["global_step"], "return": rows["episode/return"],

@@ -35,6 +35,9 @@ from ppo_bench.record import RunRecord
 from ppo_bench.settings import MEMBER_DETAILS, ConfigError, TrainSettings, settings_to_dict
 from ppo_bench.wandb_mirror import WandbMirror
 
+SCORE_EPISODES = 100
+"""A run's score is the mean return of its last 100 training episodes (the paper's Table 1 rule)."""
+
 
 def run_name(settings: TrainSettings) -> str:
     return f"{settings.env.id}/{settings.objective.name}/s{settings.seed}"
@@ -104,15 +107,17 @@ def _train_active(members: list[TrainSettings], run_dirs: list[Path], existing: 
                for k, (m, d, there, c) in enumerate(zip(members, run_dirs, existing, checkpoints))]
     statuses = ["running"] * len(members)
     mirrors: list[WandbMirror] = []
+    trainer = None
     previous_handler = signal.signal(signal.SIGTERM, _raise_terminated) if _main_thread() else None
     try:
         mirrors = [WandbMirror(m.logger, d, run_name(m), m.logger.group or group or Path(d).name,
                                [m.env.id, m.objective.name, *m.logger.tags], settings_to_dict(m),
-                               run_id=c and c["wandb_id"])
+                               run_id=c and c["wandb_id"], job_type=m.objective.name)
                    for m, d, c in zip(members, run_dirs, checkpoints)]
         for record, c in zip(records, checkpoints):  # the wall time of a run leaves out waiting for wandb
             record.restart_clock(c["wall_time"] if c else 0.0)
-        _Trainer(members, records, mirrors, statuses, checkpoints).run()
+        trainer = _Trainer(members, records, mirrors, statuses, checkpoints)
+        trainer.run()
     except BaseException as error:
         status, reason = _stop_reason(error)
         for k, record in enumerate(records):
@@ -123,8 +128,8 @@ def _train_active(members: list[TrainSettings], run_dirs: list[Path], existing: 
     finally:
         for record in records:
             record.close()
-        for mirror, status in zip(mirrors, statuses):
-            mirror.finish(status)
+        for k, (mirror, status) in enumerate(zip(mirrors, statuses)):
+            mirror.finish(status, None if trainer is None else trainer.summary(k))
         if previous_handler is not None:
             signal.signal(signal.SIGTERM, previous_handler)
     return statuses
@@ -167,7 +172,7 @@ class _Trainer:
         self.live = np.ones(self.K, dtype=bool)
         self.global_step = 0
         self.updates = 0
-        self.recent_returns = [deque(maxlen=10) for _ in members]
+        self.recent_returns = [deque(maxlen=SCORE_EPISODES) for _ in members]
         self.next_eval = s.eval_every if s.eval_every else None
 
     # -- rollout -------------------------------------------------------------------------------------------------
@@ -261,6 +266,13 @@ class _Trainer:
             self.recent_returns[k].append(episode_return)
             self.mirrors[k].log({"global_step": self.global_step, "episode/return": episode_return,
                                  "episode/length": length})
+
+    def summary(self, k: int) -> dict[str, float | int | None]:
+        """Member k's figures for the wandb summary: its score as Table 1 scores a run (mean return of the last
+        SCORE_EPISODES training episodes), how many episodes that mean covers, and the env steps reached."""
+        returns = self.recent_returns[k]
+        return {"score": float(np.mean(returns)) if returns else None, "score_episodes": len(returns),
+                "global_step": self.records[k].global_step}
 
     # -- update --------------------------------------------------------------------------------------------------
     def update(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:

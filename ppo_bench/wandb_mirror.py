@@ -7,6 +7,11 @@ killed with the job), so a resumed run always continues the same wandb run.
 With credentials but no route to the server, `wandb.init` gives up after INIT_TIMEOUT_S seconds (or
 $WANDB_INIT_TIMEOUT); the run then logs offline into its run folder, to be synced later, and so does every later
 run of this process (one wait and one warning per process, not per member).
+
+What a researcher finds in the project: charts in sections (`train/`, `losses/`, `diagnostics/`, `episode/`, `eval/`;
+wandb_key), all against `global_step`; the run's `job_type` is its objective (the setting), its tags the task, the
+objective and the logger's tags; at the end the summary holds the run's `score` (mean return of its last 100 training
+episodes, as Table 1 scores a run), `episodes`, `global_step` and `status`, so runs rank and group in the runs table.
 """
 
 from __future__ import annotations
@@ -43,6 +48,21 @@ def resolve_mode(mode: str) -> str:
     return mode
 
 
+TRAIN_KEYS = ("iteration", "wall_time", "sps", "learning_rate", "clip_eps")
+
+
+def wandb_key(column: str) -> str:
+    """The wandb key of a metrics.csv column: train/..., losses/..., diagnostics/... (global_step and keys that
+    already have a section stay as they are)."""
+    if column == "global_step" or "/" in column:
+        return column
+    if column in TRAIN_KEYS:
+        return f"train/{column}"
+    if column.endswith("_loss"):
+        return f"losses/{column}"
+    return f"diagnostics/{column}"
+
+
 def _init_timeout() -> float:
     return float(os.environ.get("WANDB_INIT_TIMEOUT", INIT_TIMEOUT_S))
 
@@ -51,7 +71,7 @@ class WandbMirror:
     """Mirrors one run folder to one wandb run."""
 
     def __init__(self, logger: LoggerSettings, run_dir: Path, name: str, group: str, tags: list[str],
-                 config: dict[str, Any], run_id: str | None = None):
+                 config: dict[str, Any], run_id: str | None = None, job_type: str | None = None):
         """run_id continues that wandb run (a resumed run folder); None starts a new one."""
         self.run = None
         self.run_id: str | None = run_id
@@ -63,7 +83,8 @@ class WandbMirror:
 
             self.run_id = run_id or uuid.uuid4().hex[:8]
             init = dict(project=logger.project, entity=logger.entity, group=group, name=name, tags=tags,
-                        config=config, dir=str(run_dir), reinit="create_new", id=self.run_id, resume="allow")
+                        job_type=job_type, config=config, dir=str(run_dir), reinit="create_new", id=self.run_id,
+                        resume="allow")
             if mode == "online" and _online_failed:
                 mode = "offline"
             if mode == "online":
@@ -96,14 +117,17 @@ class WandbMirror:
         if self.run is None:
             return
         try:
-            self.run.log(values)
+            self.run.log({wandb_key(key): value for key, value in values.items()})
         except Exception as error:  # noqa: BLE001
             self._fail(error)
 
-    def finish(self, status: str) -> None:
+    def finish(self, status: str, summary: dict[str, Any] | None = None) -> None:
+        """Ends the wandb run with the run's status and summary figures (score, episodes, global_step)."""
         if self.run is None:
             return
         try:
+            for key, value in (summary or {}).items():
+                self.run.summary[key] = value
             self.run.summary["status"] = status
             self.run.finish(exit_code=0 if status == "finished" else 1)
         except Exception as error:  # noqa: BLE001

@@ -1,0 +1,99 @@
+"""What a researcher finds in wandb, read back from a real offline run file with wandb's own protobuf records: charts in
+sections against env steps, job_type, group, tags, and a summary that ranks runs (the score as Table 1 scores a run);
+the history converts back to the run folder's metrics; one command syncs a whole sweep."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from analysis.runs import raw_from_history
+from ppo_bench.loop import train
+from ppo_bench.settings import EnvSettings, LoggerSettings, ObjectiveSettings, TrainSettings
+from tests.conftest import with_
+from tests.test_cli import ROOT
+from tests.wandb_records import read_records
+
+
+def value(item):
+    return json.loads(item.value_json)
+
+
+def key(item):
+    return item.key or "/".join(item.nested_key)
+
+
+@pytest.fixture(scope="module")
+def offline_run(tmp_path_factory):
+    settings = TrainSettings(env=EnvSettings(id="InvertedPendulum-v5"), total_timesteps=1024, rollout_steps=256,
+                             minibatch_size=64, epochs=2, progress="off", objective=ObjectiveSettings(None, 1.0, 0.01),
+                             logger=LoggerSettings(mode="offline", group="exp-a", tags=("preset-x",)))
+    run_dir = tmp_path_factory.mktemp("wandb") / "run"
+    train(settings, run_dir)
+    files = list(run_dir.glob("wandb/offline-run-*/run-*.wandb"))
+    assert len(files) == 1
+    return run_dir, read_records(files[0])
+
+
+def test_run_is_typed_grouped_and_tagged(offline_run):
+    _, records = offline_run
+    run = next(r.run for r in records if r.WhichOneof("record_type") == "run")
+    assert run.job_type == "kl_adaptive0.01"
+    assert run.run_group == "exp-a"
+    assert {"InvertedPendulum-v5", "kl_adaptive0.01", "preset-x"} <= set(run.tags)
+
+
+def history(records) -> pd.DataFrame:
+    rows = [{key(item): value(item) for item in r.history.item} for r in records
+            if r.WhichOneof("record_type") == "history"]
+    return pd.DataFrame(rows)
+
+
+def test_charts_are_in_sections_against_env_steps(offline_run):
+    _, records = offline_run
+    keys = set(history(records).columns)
+    assert {"losses/policy_loss", "losses/value_loss", "diagnostics/kl", "diagnostics/clip_fraction",
+            "diagnostics/beta", "train/sps", "train/learning_rate", "episode/return", "global_step"} <= keys
+    assert not {"policy_loss", "kl", "sps"} & keys  # no bare metric outside a section
+    metrics = [r.metric for r in records if r.WhichOneof("record_type") == "metric"]
+    assert any(m.glob_name == "*" and m.step_metric == "global_step" for m in metrics)
+
+
+def test_summary_ranks_the_run_by_its_table1_score(offline_run):
+    run_dir, records = offline_run
+    summary = {}
+    for r in records:
+        if r.WhichOneof("record_type") == "summary":
+            summary.update({key(item): value(item) for item in r.summary.update})
+    episodes = pd.read_csv(run_dir / "episodes.csv")
+    status = json.loads((run_dir / "status.json").read_text())
+    assert summary["status"] == "finished"
+    assert summary["global_step"] == status["global_step"] == 1024
+    assert summary["score_episodes"] == min(100, len(episodes))
+    assert summary["score"] == pytest.approx(episodes["return"].tail(100).mean())
+
+
+def test_the_history_converts_back_to_the_run_folders_metrics(offline_run):
+    run_dir, records = offline_run
+    raw = raw_from_history("r", {}, "finished", history(records))
+    local = pd.read_csv(run_dir / "metrics.csv")
+    for column in ("policy_loss", "value_loss", "kl", "beta", "sps", "learning_rate", "explained_variance"):
+        assert np.allclose(raw.metrics[column].to_numpy(), local[column].to_numpy(), rtol=1e-6), column
+    assert np.allclose(raw.episodes["return"], pd.read_csv(run_dir / "episodes.csv")["return"])
+
+
+def test_one_command_syncs_every_offline_run_of_a_sweep(tmp_path, tiny):
+    for seed in (1, 2):
+        train(with_(tiny, seed=seed, total_timesteps=256, rollout_steps=128,
+                    logger=LoggerSettings(mode="offline")), tmp_path / "sweep" / f"s{seed}")
+    out = subprocess.run([sys.executable, "-m", "ppo_bench.sync", str(tmp_path / "sweep"), "--dry-run"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert "2 offline runs" in out.stdout and "Would sync 2 run(s)" in out.stdout + out.stderr
+    (next((tmp_path / "sweep" / "s1").glob("wandb/offline-run-*/run-*.wandb"))).with_suffix(".wandb.synced").touch()
+    out = subprocess.run([sys.executable, "-m", "ppo_bench.sync", str(tmp_path / "sweep"), "--dry-run"],
+                         cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert "1 offline run" in out.stdout and "(1 already synced, skipped)" in out.stdout
