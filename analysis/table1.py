@@ -1,8 +1,8 @@
 """Table 1: the average normalised score of each objective setting, with the paper's value beside it.
 
-PAPER.md §2 (paper section 6.1): a run's score is the average total reward of its last 100 training episodes; per task,
-scores are shifted and scaled so that the random policy is 0 and the best result is 1; the normalised scores are then
-averaged over tasks and seeds. The paper leaves two choices open; both are switches here:
+Schulman et al. 2017, section 6.1: a run's score is the average total reward of its last 100 training episodes; per
+task, scores are shifted and scaled so that the random policy is 0 and the best result is 1; the normalised scores are
+then averaged over tasks and seeds. The paper leaves two choices open; both are switches here:
 
     baseline="random"     (default) uniform random actions, read from the reference files that
                           `python -m experiments.random_baseline` writes (results/baselines/random/<env id>.json)

@@ -1,8 +1,9 @@
 """The random-policy reference of Table 1's normalisation: uniform random actions, measured per task.
 
-PAPER.md §2: per task, scores are shifted and scaled so that "the random policy" scores 0. This script measures that
-policy's return with the harness's own episode accounting (ppo_bench.envs.MemberEnvs: same-step autoreset, the true
-environment reward, every step of an episode counted once) and writes one versioned reference file per task:
+Schulman et al. 2017, section 6.1: per task, scores are shifted and scaled so that "the random policy" scores 0.
+This script measures that policy's return with the harness's own episode accounting (ppo_bench.envs.MemberEnvs:
+same-step autoreset, the true environment reward, every step of an episode counted once) and writes one versioned
+reference file per task:
 
     results/baselines/random/<env id>.json     e.g. HalfCheetah-v5.json (the id carries the task's version)
 

@@ -24,7 +24,8 @@ from pathlib import Path
 
 from analysis.paper_values import TABLE1
 
-# Table 1's 11 settings (PAPER.md §2) as one multirun: sweep folder name -> the overrides that select them.
+# Table 1's 11 settings (Schulman et al. 2017, Table 1) as one multirun: sweep folder name -> the overrides that
+# select them.
 # The presets' names are analysis.paper_values.TABLE1's keys; β of the adaptive rows starts at 1 (Table 1 caption).
 TABLE1_FAMILIES: dict[str, list[str]] = {"table1": ["objective=" + ",".join(TABLE1)]}
 

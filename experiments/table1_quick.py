@@ -17,8 +17,8 @@ The reduction, and why:
   InvertedPendulum fastest; ~1,300-1,700 while another process held a core), ~4,000 env steps/s for the machine,
   plus ~10 s of start-up per multirun and a few seconds per run (wandb offline, policy save). 84 runs × 90k = 7.6M
   steps ≈ 35 min at full speed, ~40 min with the CPU shared at times; ~150k steps would be ~60 min.
-  What 90k steps costs: most tasks are early in learning (PAPER.md's 1M numbers are out of reach), and on the tasks
-  with 1000-step episodes (HalfCheetah, Swimmer) "the last 100 episodes" is every episode of the run, so their
+  What 90k steps costs: most tasks are early in learning (the paper's 1M-step numbers are out of reach), and on the
+  tasks with 1000-step episodes (HalfCheetah, Swimmer) "the last 100 episodes" is every episode of the run, so their
   scores are whole-run averages. The scoring rule is the paper's all the same (analysis.table1 defaults).
 
 Writes, by default:

@@ -1,4 +1,5 @@
-"""The surrogate objective family as pure functions (PAPER.md §1). Tensors carry a leading member axis [K, ...]."""
+"""The surrogate objective family as pure functions (Schulman et al. 2017, sections 3-4, eqs. 6-8).
+Tensors carry a leading member axis [K, ...]."""
 
 from __future__ import annotations
 

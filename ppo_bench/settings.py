@@ -18,7 +18,8 @@ class ConfigError(ValueError):
 
 @dataclass(frozen=True)
 class ObjectiveSettings:
-    """One member of the objective family L = E[min(rÂ, clip(r,1-ε,1+ε)Â)] - β E[KL(π_old || π)] (PAPER.md §1)."""
+    """One member of the objective family L = E[min(rÂ, clip(r,1-ε,1+ε)Â)] - β E[KL(π_old || π)]
+    (Schulman et al. 2017, eqs. 7 and 8)."""
 
     clip_eps: float | None = 0.2
     """ε of the clipped surrogate; null turns clipping off."""
