@@ -12,7 +12,8 @@ Measures, each part in its own process (so peak memory is its own):
        update overlaps the other's rollout and both cores stay busy
   (d)  the same 33 environments stepped with uniform random actions on the same backend with every core: the
        physics ceiling of this machine
-and prints env steps per second of each, the ratios b/a, c/d, c2/d, the rollout / update split of (c) and (c2)
+and prints env steps per second of each, the ratios b/a, c/d, c2/d, the observation normaliser's cost per rollout
+step before and after it was computed once per rollout, the rollout / update split of (c) and (c2)
 (wall seconds per iteration), the peak memory of (c) and of each (c2) process, and the wall time the full Table 1
 sweep (7 tasks × 11 settings × 3 seeds × 1M steps = 231M steps) would take here at the better of (c) and (c2)
 (HalfCheetah is among the slower tasks to simulate). Rates are taken after the first iteration (steady state:
@@ -138,7 +139,26 @@ def run_launcher_layout(args: argparse.Namespace) -> dict:
 def measure(args: argparse.Namespace) -> dict:
     return {"a": run_part("a", args), "b": run_part("b", args),
             "c": run_part("c", args, threads=1, torch_threads=2), "c2": run_launcher_layout(args),
-            "d": run_part("d", args, threads=os.cpu_count())}
+            "d": run_part("d", args, threads=os.cpu_count()), "normaliser": normaliser_cost()}
+
+
+def normaliser_cost(members: int = 17, calls: int = 20000) -> tuple[float, float]:
+    """Thread CPU µs per rollout step of the observation normaliser for one population: normalize() (the std
+    recomputed at every step, as before) against FrozenNormalizer (the std computed once per rollout)."""
+    from ppo_bench.normalizers import FrozenNormalizer, normalize
+
+    rng = np.random.default_rng(0)
+    obs, mean = rng.normal(size=(members, 1, 17)), rng.normal(size=(members, 17))
+    var, floor = rng.uniform(0.01, 2.0, size=(members, 17)), np.full(members, 1e-2)
+    frozen = FrozenNormalizer(mean, var, 10.0, floor)
+
+    def per_call(step) -> float:
+        start = time.thread_time()
+        for _ in range(calls):
+            step()
+        return (time.thread_time() - start) / calls * 1e6
+
+    return per_call(lambda: normalize(obs, mean, var, 10.0, floor)), per_call(lambda: frozen(obs))
 
 
 def report(r: dict, args: argparse.Namespace) -> None:
@@ -155,6 +175,10 @@ def report(r: dict, args: argparse.Namespace) -> None:
     print(f"  (d)  33 envs, random actions, all cores:              {d:9.0f} env steps/s")
     print(f"  b/a = {b / a:.2f}   c/a = {c / a:.2f}   c/d = {c / d:.2f}   c2/d = {c2 / d:.2f}")
     print(f"  full Table 1 (231M env steps) at max(c, c2): {TABLE1_STEPS / max(c, c2) / 3600:.1f} h on this machine")
+    before, after = r["normaliser"]
+    print(f"  observation normaliser per rollout step (17 members): {before:.0f} µs recomputing the std, "
+          f"{after:.0f} µs with it computed once per rollout ({(before - after) * 2048 / 1e3:.0f} ms less per "
+          "2048-step rollout)")
 
 
 def main() -> None:
