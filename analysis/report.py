@@ -15,7 +15,6 @@ import base64
 import html
 import re
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -105,8 +104,7 @@ def build_report(frames: RunFrames, out: str | Path, baseline: str = "random", b
                      "(stratified bootstrap 95% intervals).",
         "diagnostics": "KL[π_old, π_new] after each update, clip fraction, and β against env steps.",
     }
-    md = ["# ppo-bench report\n", f"Generated {time.strftime('%Y-%m-%d %H:%M:%S')} from "
-          f"{', '.join(sources or [])}.\n",
+    md = ["# ppo-bench report\n", f"Generated from {', '.join(sources or [])}.\n",
           f"**Runs:** {len(runs)} loaded; " + ", ".join(f"{k} {v}" for k, v in counts.items()) +
           f". Scored: {int(runs['scored'].sum())} (finished, and diverged runs on the episodes they logged). "
           f"Tasks: {', '.join(sorted(runs['env'].dropna().unique()))}.\n",
@@ -165,6 +163,21 @@ def markdown_to_html(markdown: str, base: Path) -> str:
             f"<style>{style}</style></head><body>\n" + "\n".join(body) + "\n</body></html>\n")
 
 
+def portable_text(out: Path, labels: dict[str, str]) -> None:
+    """Rewrites the report's text files so that no machine path remains: each labelled folder (resolved) becomes its
+    label, then the working folder's path becomes relative; the same inputs give the same files on any machine."""
+    replacements = [(str(Path(folder).resolve()), label) for folder, label in labels.items()]
+    replacements += [(str(Path(folder)), label) for folder, label in labels.items()]
+    replacements += [(str(Path.cwd().resolve()) + "/", "")]
+    for path in sorted(out.rglob("*")):
+        if path.suffix in (".md", ".html", ".csv", ".json") and path.is_file():
+            text = original = path.read_text()
+            for old, new in replacements:
+                text = text.replace(old, new)
+            if text != original:
+                path.write_text(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Table 1, figures and run summary from run folders.")
     parser.add_argument("sources", nargs="+", help="run folders, sweep folders (searched recursively) or globs")
@@ -177,7 +190,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--last-n", type=int, default=100, help="episodes averaged into a run's score")
     parser.add_argument("--reps", type=int, default=10_000, help="bootstrap replicates")
     parser.add_argument("--points", type=int, default=100, help="grid points of learning curves")
+    parser.add_argument("--label", action="append", default=[], metavar="FOLDER=LABEL",
+                        help="write LABEL wherever FOLDER's path would appear (e.g. a temporary extraction folder "
+                             "as the archive it came from); other paths inside the working folder are written "
+                             "relative to it")
     args = parser.parse_args(argv)
+    labels = dict(item.split("=", 1) for item in args.label)
     try:
         frames = load_runs(*args.sources)
     except FileNotFoundError as error:
@@ -196,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     except MissingBaselineError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    portable_text(args.out, labels)
     print(f"{len(frames.runs)} runs ({int(frames.runs['scored'].sum())} scored) -> {args.out}/report.md, "
           f"{args.out}/report.html")
     print(report.result.table[["title", "score", "ci_low", "ci_high", "paper", "n_runs"]].to_string(index=False))

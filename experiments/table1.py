@@ -105,7 +105,8 @@ def report() -> int:
             with tarfile.open(RECORDS / f"{name}.tar.xz") as tar:
                 tar.extractall(Path(tmp) / name, filter="data")
         command = [sys.executable, "-m", "analysis.report", *[str(Path(tmp) / name / "runs") for name in chunks],
-                   "--out", str(RESULTS)]
+                   "--out", str(RESULTS),
+                   *[f"--label={Path(tmp) / name / 'runs'}={RECORDS / name}.tar.xz:runs" for name in chunks]]
         code = subprocess.run(command).returncode
     gaps = missing()
     lines = ["# Table 1 chunks\n", "| chunk | task | seeds | runs | wall | started | commit |",

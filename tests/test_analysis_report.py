@@ -87,3 +87,19 @@ def test_coverage_lists_missing_cells(tmp_path):
     assert counts.loc["clip0.2", "A-v5"] == 2 and counts.loc["none", "B-v5"] == 0
     assert sorted(zip(missing["objective"], missing["env"], missing["scored runs"])) == \
         [("clip0.2", "B-v5", 1), ("none", "A-v5", 1), ("none", "B-v5", 0)]
+
+
+def test_written_reports_hold_no_machine_path(tmp_path, monkeypatch):
+    """A labelled input folder is written as its label, paths under the working folder become relative."""
+    from analysis.report import portable_text
+
+    work, extracted = tmp_path / "work", tmp_path / "extracted" / "runs"
+    (work / "report").mkdir(parents=True)
+    extracted.mkdir(parents=True)
+    monkeypatch.chdir(work)
+    (work / "report" / "report.md").write_text(f"runs in {extracted}/a, baselines in {work}/results/baselines\n")
+    (work / "report" / "table.csv").write_text(f"run_dir\n{extracted}/b\n")
+    portable_text(work / "report", {str(extracted): "records/x.tar.xz:runs"})
+    assert (work / "report" / "report.md").read_text() == \
+        "runs in records/x.tar.xz:runs/a, baselines in results/baselines\n"
+    assert (work / "report" / "table.csv").read_text() == "run_dir\nrecords/x.tar.xz:runs/b\n"
