@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.paper_values import CITATION, paper_order, paper_score
+from analysis.paper_values import CITATION, TASKS, paper_order, paper_score
 from analysis.runs import not_scored
 
 RANDOM_BASELINE_DIR = Path(__file__).resolve().parent.parent / "results" / "baselines" / "random"
@@ -179,13 +179,16 @@ def table1(runs: pd.DataFrame, episodes: pd.DataFrame, baseline: str = "random",
     for objective in settings_order(scores["objective"]):
         tasks = list(by_task(scores, objective).values())
         mine = scores[scores["objective"] == objective]
-        low, high = bootstrap_setting_score(tasks, reps, seed) if tasks else (np.nan, np.nan)
+        seeds_per_task = min((len(t) for t in tasks), default=0)
+        low, high = bootstrap_setting_score(tasks, reps, seed) if seeds_per_task >= 2 else (np.nan, np.nan)
+        steps = runs.loc[runs["run_id"].isin(mine["run_id"]), "total_timesteps"]
         rows.append({"objective": objective, "title": mine["title"].iloc[0],
                      "score": setting_score(tasks) if tasks else np.nan, "ci_low": low, "ci_high": high,
                      "paper": paper_score(objective), "n_runs": len(mine), "n_tasks": mine["env"].nunique(),
-                     "n_diverged": int((mine["status"] == "diverged").sum())})
+                     "n_diverged": int((mine["status"] == "diverged").sum()), "min_seeds": seeds_per_task,
+                     "paper_comparable": _paper_comparable(mine["env"].nunique(), steps)})
     table = pd.DataFrame(rows, columns=["objective", "title", "score", "ci_low", "ci_high", "paper", "n_runs",
-                                        "n_tasks", "n_diverged"])
+                                        "n_tasks", "n_diverged", "min_seeds", "paper_comparable"])
     table["paper"] = table["paper"].astype("float64")
     per_task = (scores.groupby(["objective", "env"])["raw"].agg(mean="mean", std="std", n="count").reset_index())
     per_task["baseline"] = per_task["env"].map(scores.groupby("env")["baseline"].first())
@@ -196,6 +199,21 @@ def table1(runs: pd.DataFrame, episodes: pd.DataFrame, baseline: str = "random",
     excluded = not_scored(runs)
     return Table1(table, per_task, scores, excluded, baseline, best, last_n, reps,
                   str(baseline_dir if baseline_dir is not None else RANDOM_BASELINE_DIR))
+
+
+PAPER_TASKS = len(TASKS)
+PAPER_STEPS = 1_000_000  # env steps per run (Schulman et al. 2017, section 6.1)
+
+
+def _paper_comparable(n_tasks: int, steps: pd.Series) -> str:
+    """'' when a setting's runs match the paper's protocol (7 tasks, 1M steps each), else why not."""
+    reasons = []
+    if n_tasks != PAPER_TASKS:
+        reasons.append(f"{n_tasks} of {PAPER_TASKS} tasks")
+    budgets = sorted({int(s) for s in steps.dropna()})
+    if budgets and budgets != [PAPER_STEPS]:
+        reasons.append(f"{'/'.join(f'{b:,}' for b in budgets)} steps, not {PAPER_STEPS:,}")
+    return "; ".join(reasons)
 
 
 # -- writers -------------------------------------------------------------------------------------------------------
@@ -232,13 +250,26 @@ def _markdown_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def _ci_cell(r) -> str:
+    if r.min_seeds < 2:
+        return "n/a (one seed on some task: no spread to bootstrap)"
+    return f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]"
+
+
+def _paper_cell(r) -> str:
+    if pd.isna(r.paper) or not r.paper_comparable:
+        return _fmt(r.paper)
+    return f"({_fmt(r.paper)}; not comparable: {r.paper_comparable})"
+
+
 def to_markdown(result: Table1) -> str:
-    """Table 1 and the per-task raw scores as Markdown."""
+    """Table 1 and the per-task raw scores as Markdown. An interval needs at least two seeds on every task; the
+    paper's value is marked where the runs do not follow its protocol (7 tasks, 1M steps)."""
     t = result.table
     main = _markdown_table(
         ["setting", "score", "95% CI", "paper", "runs", "tasks", "diverged"],
-        [[r.title, _fmt(r.score), f"[{_fmt(r.ci_low)}, {_fmt(r.ci_high)}]", _fmt(r.paper), r.n_runs, r.n_tasks,
-          r.n_diverged] for r in t.itertuples()])
+        [[r.title, _fmt(r.score), _ci_cell(r), _paper_cell(r), r.n_runs, r.n_tasks, r.n_diverged]
+         for r in t.itertuples()])
     wide = _per_task_wide(result)
     titles = dict(zip(t["objective"], t["title"]))
     per_task = _markdown_table(["setting", *wide.columns],

@@ -152,3 +152,19 @@ def test_writers(sweep, tmp_path):
                                        "table1_runs.csv"]
     assert all(p.exists() for p in paths)
     assert (tmp_path / "out" / "table1.csv").read_text().splitlines()[0].startswith("objective,title,score,ci_low")
+
+
+def test_one_seed_gives_no_interval_and_the_paper_is_marked_off_protocol(sweep, tmp_path):
+    """Two tasks at write_run_folder's budget: the paper's value is marked not comparable (2 of 7 tasks, not 1M steps);
+    with one seed per task there is no spread to bootstrap, so the interval is n/a, never a point [x, x]."""
+    frames, baselines = sweep
+    result = table1(frames.runs, frames.episodes, baseline_dir=baselines)
+    assert set(result.table["min_seeds"]) == {2}
+    assert result.table["paper_comparable"].str.startswith("2 of 7 tasks").all()
+    md = to_markdown(result)
+    assert "(0.82; not comparable: 2 of 7 tasks" in md
+    one_seed = frames.runs[frames.runs["seed"] == 1]
+    single = table1(one_seed, frames.episodes[frames.episodes["run_id"].isin(one_seed["run_id"])],
+                    baseline_dir=baselines)
+    assert single.table["ci_low"].isna().all() and single.table["ci_high"].isna().all()
+    assert "n/a (one seed on some task" in to_markdown(single)
