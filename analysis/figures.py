@@ -14,6 +14,7 @@ state is involved (rendering is Agg's, for PNG, and the PDF backend's); save_fig
 from __future__ import annotations
 
 import math
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -23,14 +24,21 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from analysis import aggregate
+from analysis.paper_values import TABLE1
 from analysis.table1 import by_task, settings_order
 
 # -- shared helpers ------------------------------------------------------------------------------------------------
 
+TABLE1_COLORS = dict(zip(TABLE1, sns.color_palette("husl", len(TABLE1))))
+"""One colour per Table 1 setting, fixed by the paper's row order, whatever else a report holds."""
+OTHER_COLORS = sns.color_palette("dark", 10)
+
+
 def setting_colors(objectives) -> dict[str, tuple]:
-    """A fixed colour per setting, in Table 1 order, so a setting looks the same in every figure."""
-    order = settings_order(objectives)
-    return dict(zip(order, sns.color_palette("tab10" if len(order) <= 10 else "husl", len(order))))
+    """The colour of each setting, in Table 1 order: the same in every figure of every report (a setting outside
+    Table 1 gets one of OTHER_COLORS chosen from its name)."""
+    return {o: TABLE1_COLORS.get(o) or OTHER_COLORS[zlib.crc32(str(o).encode()) % len(OTHER_COLORS)]
+            for o in settings_order(objectives)}
 
 
 def _grid(n_panels: int, ncols: int = 4, size: tuple[float, float] = (3.6, 2.8)) -> tuple[Figure, list]:

@@ -95,3 +95,13 @@ def test_save_figure(tmp_path):
     paths = figures.save_figure(figures.figure1(), tmp_path / "f" / "figure1")
     assert [p.name for p in paths] == ["figure1.png", "figure1.pdf"]
     assert paths[0].read_bytes()[:4] == b"\x89PNG" and paths[1].read_bytes()[:4] == b"%PDF"
+
+
+def test_a_setting_has_one_colour_in_every_report():
+    from analysis.figures import setting_colors
+
+    alone = setting_colors(["clip0.2"])
+    with_others = setting_colors(["none", "clip0.1", "clip0.2", "kl_fixed1", "my_setting"])
+    assert alone["clip0.2"] == with_others["clip0.2"]
+    assert setting_colors(["my_setting"])["my_setting"] == with_others["my_setting"]
+    assert len({with_others[o] for o in ("none", "clip0.1", "clip0.2", "kl_fixed1")}) == 4
