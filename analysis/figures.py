@@ -22,6 +22,7 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import EngFormatter, MaxNLocator
 
 from analysis import aggregate
 from analysis.paper_values import TABLE1
@@ -155,6 +156,8 @@ def _curves(data: pd.DataFrame, value: str, tasks: list[str], colors: dict, axes
                     transform=ax.transAxes, color="gray")
         ax.set_title(env)
         ax.set_xlabel("env steps")
+        ax.xaxis.set_major_locator(MaxNLocator(4))  # 1k / 100k / 1M labels that never run into each other
+        ax.xaxis.set_major_formatter(EngFormatter(sep=""))
 
 
 def learning_curves(runs: pd.DataFrame, episodes: pd.DataFrame, points: int = 100, n_boot: int = 1000,
