@@ -8,7 +8,7 @@ import pytest
 
 from analysis import figures
 from analysis.runs import load_runs
-from analysis.testing import write_run_folder
+from tests.run_folders import write_run_folder
 
 SETTINGS = {"clip0.2": dict(clip_eps=0.2, kl_beta=0.0), "kl_fixed1": dict(clip_eps=None, kl_beta=1.0)}
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from analysis.testing import write_random_baseline
+from tests.run_folders import write_random_baseline
 
 MAIN = Path(__file__).resolve().parent.parent
 BASELINE = 5.0  # the test's own random-policy return for InvertedPendulum-v5
@@ -77,7 +77,7 @@ def test_report_names_the_command_for_a_missing_baseline(sweep):
 def test_coverage_lists_missing_cells(tmp_path):
     from analysis.report import coverage
     from analysis.runs import load_runs
-    from analysis.testing import write_run_folder
+    from tests.run_folders import write_run_folder
 
     episodes = [(100, 1.0, 10)]
     for env, clip_eps, seed in [("A-v5", 0.2, 1), ("A-v5", 0.2, 2), ("A-v5", None, 1), ("B-v5", 0.2, 1)]:

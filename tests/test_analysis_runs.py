@@ -15,7 +15,7 @@ from analysis.runs import (
     read_run_folder,
     scored,
 )
-from analysis.testing import write_run_folder
+from tests.run_folders import write_run_folder
 
 EPISODES = [(100, 1.0, 10), (300, 2.0, 20), (2500, 3.0, 30)]
 

@@ -32,7 +32,7 @@ import pytest
 
 from analysis.runs import load_runs
 from analysis.table1 import MissingBaselineError, normalise, table1, to_latex, to_markdown, write_table1
-from analysis.testing import write_random_baseline, write_run_folder
+from tests.run_folders import write_random_baseline, write_run_folder
 
 RUNS = {  # (env, clip_eps, seed): (v, u)
     ("TaskA-v5", 0.2, 1): (110, 20), ("TaskA-v5", 0.2, 2): (90, 40),

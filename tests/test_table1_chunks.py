@@ -5,9 +5,9 @@ import json
 import pandas as pd
 
 from analysis.paper_values import TABLE1
-from analysis.testing import write_run_folder
 from experiments import table1 as t1
 from experiments.table1_quick import archive_runs
+from tests.run_folders import write_run_folder
 
 OBJECTIVES = {"none": (None, 0.0, None), "clip0.2": (0.2, 0.0, None), "kl_fixed1": (None, 1.0, None)}
 
