@@ -134,3 +134,13 @@ def test_load_wandb_through_a_stand_in_api():
     row = frames.runs.iloc[0]
     assert (row.run_id, row.objective, row.status, bool(row.scored), row.n_episodes) == \
         ("e/p/r1", "none", "diverged", True, 3)
+
+
+def test_analysis_reads_exactly_the_columns_the_record_writes():
+    """analysis never imports the training code, so it keeps its own copy of the run folder's columns: held equal
+    here."""
+    from analysis import runs
+    from ppo_bench import record
+
+    assert runs.METRIC_COLUMNS == record.METRIC_COLUMNS
+    assert runs.EPISODE_COLUMNS == record.EPISODE_COLUMNS
