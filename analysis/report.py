@@ -91,7 +91,7 @@ def build_report(frames: RunFrames, out: str | Path, baseline: str = "random", b
     saved = {name: figures.save_figure(fig, out / "figures" / name) for name, fig in drawn.items()}
 
     runs = frames.runs
-    statuses = ["finished", "diverged", "running", "interrupted", "failed", "unreadable"]
+    statuses = ["finished", "diverged", "running", "interrupted", "failed", "duplicate", "unreadable"]
     counts = runs["status"].value_counts().reindex(statuses, fill_value=0)
     diverged = runs.loc[runs["status"] == "diverged", ["env", "objective", "seed", "reason", "global_step",
                                                         "n_episodes", "run_dir"]]
@@ -109,7 +109,7 @@ def build_report(frames: RunFrames, out: str | Path, baseline: str = "random", b
           f". Scored: {int(runs['scored'].sum())} (finished, and diverged runs on the episodes they logged). "
           f"Tasks: {', '.join(sorted(runs['env'].dropna().unique()))}.\n",
           "## Table 1\n", to_markdown(result),
-          "\n## Runs not scored (running, interrupted, failed, unreadable)\n", _table(result.excluded),
+          "\n## Runs not scored (running, interrupted, failed, duplicate, unreadable)\n", _table(result.excluded),
           "\n## Missing runs (setting × task cells with fewer scored runs than the fullest cell)\n", _table(missing),
           "\n## Diverged runs (scored on what they logged)\n", _table(diverged),
           "\n## Settings used\n", "Constant across runs:\n",

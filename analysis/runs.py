@@ -17,6 +17,8 @@ The status rule (which runs are scored; column `scored`):
 - running   not scored (the run is not over; it may be live, or was killed without a chance to say so); listed.
 - interrupted  not scored (stopped by Ctrl-C, SIGTERM or a scheduler; its checkpoint resumes it); listed.
 - failed    not scored (a crash of the harness, not a property of the objective); listed.
+- duplicate  the same run found a second time (the same config in another folder, e.g. under an alias preset);
+            not scored; listed, naming the run that is scored (mark_duplicates).
 - unreadable  the loader's own status for a folder whose config.yaml or status.json is missing or cannot be parsed
             (e.g. a folder caught half-written); not scored; listed with the reason.
 The loader never raises on a half-written folder: CSVs that are missing, empty, header-only, or end in a torn line
@@ -183,7 +185,7 @@ def run_row(raw: RawRun) -> dict[str, Any]:
     """The runs-frame row of one RawRun (see the module docstring for the columns and the status rule)."""
     config, objective, env = raw.config, raw.config.get("objective") or {}, raw.config.get("env") or {}
     status, problem = (raw.status.get("status"), None) if raw.problem is None else ("unreadable", raw.problem)
-    if problem is None and status not in ("running", "finished", "diverged", "interrupted", "failed"):
+    if problem is None and status not in ("running", "finished", "diverged", "interrupted", "failed", "duplicate"):
         status, problem = "unreadable", f"unknown status {status!r}"
     if problem is None and not (env.get("id") and objective.get("name")):
         status, problem = "unreadable", "config.yaml lacks env.id or objective.name"
@@ -232,8 +234,32 @@ def _concat(frames: list[pd.DataFrame], columns: tuple[str, ...]) -> pd.DataFram
 
 
 def load_runs(*sources: str | Path) -> RunFrames:
-    """Loads run folders, sweep folders and glob patterns (see find_run_folders) into RunFrames."""
-    return frames_from_raw(read_run_folder(d) for d in find_run_folders(sources))
+    """Loads run folders, sweep folders and glob patterns (see find_run_folders) into RunFrames; the same run found
+    twice (e.g. under the aliases `clip` and `clip0.2`, in two copied folders) is scored once (mark_duplicates)."""
+    return mark_duplicates(frames_from_raw(read_run_folder(d) for d in find_run_folders(sources)))
+
+
+NOT_IDENTITY_CONFIG = ("config.logger.", "config.progress", "config.torch_threads")
+"""Config columns that do not make a different run (as ppo_bench.identity.NOT_IDENTITY; analysis does not import
+the training code)."""
+
+
+def mark_duplicates(frames: RunFrames) -> RunFrames:
+    """Runs whose whole config is equal but for NOT_IDENTITY_CONFIG are one run: the one that got furthest (finished
+    before diverged before the rest, then most env steps, then the first folder) is kept; the others get status
+    `duplicate`, are not scored, and name the run kept."""
+    runs = frames.runs.copy()
+    identity = [c for c in runs.columns if c.startswith("config.") and not c.startswith(NOT_IDENTITY_CONFIG)]
+    if runs.empty or not identity:
+        return frames
+    rank = runs["status"].map({"finished": 0, "diverged": 1}).fillna(2)
+    order = runs.assign(_rank=rank).sort_values(["_rank", "global_step", "run_id"], ascending=[True, False, True])
+    key = order[identity].map(repr).agg("|".join, axis=1)
+    kept = key.groupby(key).transform(lambda group: order.loc[group.index[0], "run_id"])
+    duplicate = order.index[kept.to_numpy() != order["run_id"].to_numpy()]
+    for i in duplicate:
+        runs.loc[i, ["status", "scored", "reason"]] = ["duplicate", False, f"the same run as {kept[i]}"]
+    return RunFrames(runs, frames.episodes, frames.metrics)
 
 
 def scored(frames: RunFrames) -> RunFrames:

@@ -55,7 +55,7 @@ def test_report_end_to_end(sweep):
     assert max(float(table[k]["score"]) for k in table) == pytest.approx(1.0)
 
     md = (out / "report.md").read_text()
-    assert "4 loaded; finished 4, diverged 0, running 0, interrupted 0, failed 0, unreadable 0" in md
+    assert "4 loaded; finished 4, diverged 0, running 0, interrupted 0, failed 0, duplicate 0, unreadable 0" in md
     assert "| Clipping, ε = 0.2 |" in md and "| No clipping or penalty |" in md
     assert f"| baseline (random) | {BASELINE:.1f} |" in md
     assert "total_timesteps | 4096" in md  # the settings used

@@ -144,3 +144,18 @@ def test_analysis_reads_exactly_the_columns_the_record_writes():
 
     assert runs.METRIC_COLUMNS == record.METRIC_COLUMNS
     assert runs.EPISODE_COLUMNS == record.EPISODE_COLUMNS
+
+
+def test_the_same_run_found_twice_is_scored_once(tmp_path):
+    """Two folders with the same config (an alias preset, a copied folder): the finished one is scored, the other is
+    listed as a duplicate naming it; another seed is another run."""
+    write_run_folder(tmp_path / "a_running", env="TaskA-v5", clip_eps=0.2, seed=1, status="running",
+                     episodes=[(100, 1.0, 5)])
+    write_run_folder(tmp_path / "b_finished", env="TaskA-v5", clip_eps=0.2, seed=1, episodes=[(100, 2.0, 5)])
+    write_run_folder(tmp_path / "c_other_seed", env="TaskA-v5", clip_eps=0.2, seed=2, episodes=[(100, 3.0, 5)])
+    runs = load_runs(tmp_path).runs
+    runs = runs.set_index(runs["run_id"].map(lambda r: r.rsplit("/", 1)[-1]))
+    assert sorted(runs.index) == ["a_running", "b_finished", "c_other_seed"]
+    assert runs.loc["b_finished", "scored"] and runs.loc["c_other_seed", "scored"]
+    assert runs.loc["a_running", "status"] == "duplicate" and not runs.loc["a_running", "scored"]
+    assert runs.loc["a_running", "reason"].endswith("b_finished")
