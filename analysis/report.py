@@ -29,6 +29,23 @@ IDENTITY_KEYS = ("config.seed", "config.objective.clip_eps", "config.objective.k
                  "config.logger.tags")
 
 
+def coverage_warning(table: pd.DataFrame, runs: pd.DataFrame) -> str:
+    """A line for the top of the report when the settings were not run on the same tasks, seeds per task or
+    budgets (their scores are then not comparable row by row); '' when they were."""
+    problems = []
+    if table["n_tasks"].nunique() > 1:
+        problems.append(f"tasks per setting range {table['n_tasks'].min()}-{table['n_tasks'].max()}")
+    if table["min_seeds"].nunique() > 1:
+        problems.append(f"seeds per task range {table['min_seeds'].min()}-{table['min_seeds'].max()}")
+    budgets = sorted({int(b) for b in runs.loc[runs["scored"], "total_timesteps"].dropna()})
+    if len(budgets) > 1:
+        problems.append(f"budgets of {', '.join(f'{b:,}' for b in budgets)} env steps")
+    if not problems:
+        return ""
+    return (f"**Unequal coverage: {'; '.join(problems)}.** Scores of settings run on different tasks, seeds or "
+            "budgets are not comparable row by row; see the per-task table and the missing runs below.\n")
+
+
 def settings_used(runs: pd.DataFrame) -> tuple[dict[str, object], dict[str, list]]:
     """(config keys with one value across the runs -> that value, keys that vary -> their sorted distinct values),
     leaving out what a Table 1 sweep varies on purpose (seed, objective, env) and the logger."""
@@ -108,6 +125,7 @@ def build_report(frames: RunFrames, out: str | Path, baseline: str = "random", b
           f"**Runs:** {len(runs)} loaded; " + ", ".join(f"{k} {v}" for k, v in counts.items()) +
           f". Scored: {int(runs['scored'].sum())} (finished, and diverged runs on the episodes they logged). "
           f"Tasks: {', '.join(sorted(runs['env'].dropna().unique()))}.\n",
+          coverage_warning(result.table, runs),
           "## Table 1\n", to_markdown(result),
           "\n## Runs not scored (running, interrupted, failed, duplicate, unreadable)\n", _table(result.excluded),
           "\n## Missing runs (setting × task cells with fewer scored runs than the fullest cell)\n", _table(missing),

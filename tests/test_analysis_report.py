@@ -103,3 +103,16 @@ def test_written_reports_hold_no_machine_path(tmp_path, monkeypatch):
     assert (work / "report" / "report.md").read_text() == \
         "runs in records/x.tar.xz:runs/a, baselines in results/baselines\n"
     assert (work / "report" / "table.csv").read_text() == "run_dir\nrecords/x.tar.xz:runs/b\n"
+
+
+def test_unequal_coverage_is_flagged_at_the_top():
+    import pandas as pd
+
+    from analysis.report import coverage_warning
+
+    table = pd.DataFrame({"n_tasks": [7, 1], "min_seeds": [3, 3]})
+    runs = pd.DataFrame({"scored": [True, True, False], "total_timesteps": [1_000_000, 90_000, 5]})
+    line = coverage_warning(table, runs)
+    assert line.startswith("**Unequal coverage: tasks per setting range 1-7; budgets of 90,000, 1,000,000")
+    same = pd.DataFrame({"n_tasks": [7, 7], "min_seeds": [3, 3]})
+    assert coverage_warning(same, runs[runs["total_timesteps"] == 1_000_000]) == ""
