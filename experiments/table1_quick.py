@@ -185,8 +185,8 @@ def write_run_md(out: Path, commands: list[str], sweep: Sweep, code: int) -> Non
           "`runs.tar.xz` holds every run's config.yaml, status.json, meta.json, episodes.csv and metrics.csv, which is "
           "everything analysis.report reads. To rebuild this report (Table 1, per-task table, per-run scores, "
           "figures) from it alone:\n", "```", "python -m experiments.table1_quick --regenerate", "```",
-          "or by hand:\n", "```", "mkdir -p /tmp/t1q && tar xJf results/table1_quick/runs.tar.xz -C /tmp/t1q",
-          "python -m analysis.report /tmp/t1q/runs --out /tmp/t1q/report", "```\n",
+          "or by hand:\n", "```", "mkdir -p outputs/t1q && tar xJf results/table1_quick/runs.tar.xz -C outputs/t1q",
+          "python -m analysis.report outputs/t1q/runs --out outputs/t1q/report", "```\n",
           "`table1_runs.csv` is the compact per-run score table (raw score = mean of the last 100 training episodes, "
           "baseline, best, normalised); Table 1 is the mean over tasks of the mean over seeds of `normalised`.\n"]
     (out / "RUN.md").write_text("\n".join(md))
@@ -217,7 +217,8 @@ def regenerate(out: Path) -> int:
     with tempfile.TemporaryDirectory() as tmp:
         with tarfile.open(archive) as tar:
             tar.extractall(tmp, filter="data")
-        command = [sys.executable, "-m", "analysis.report", str(Path(tmp) / "runs"), "--out", str(out)]
+        command = [sys.executable, "-m", "analysis.report", str(Path(tmp) / "runs"), "--out", str(out),
+                   f"--label={Path(tmp) / 'runs'}={archive}:runs"]
         print(f"$ {shown(command)}", flush=True)
         code = subprocess.run(command).returncode
     if code == 0:
