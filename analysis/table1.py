@@ -250,6 +250,27 @@ def _markdown_table(header: list[str], rows: list[list[str]]) -> str:
     return "\n".join(lines)
 
 
+def paper_agreement(table: pd.DataFrame) -> dict:
+    """How our ranking of the settings compares with the paper's: Spearman's ρ (Pearson's correlation of the
+    average ranks) over the settings that have a paper value, whether no clipping is last in both, and the rank of
+    clip ε = 0.2 in ours (1 = best)."""
+    both = table.dropna(subset=["score", "paper"])
+    ours = table.dropna(subset=["score"]).sort_values("score", ascending=False)["objective"].tolist()
+    rho = float(both["score"].rank().corr(both["paper"].rank())) if len(both) >= 3 else float("nan")
+    return {"spearman": rho, "n_settings": len(both), "none_last": bool(ours) and ours[-1] == "none",
+            "clip0.2_rank": ours.index("clip0.2") + 1 if "clip0.2" in ours else None, "n_ranked": len(ours)}
+
+
+def agreement_text(table: pd.DataFrame) -> str:
+    a = paper_agreement(table)
+    if a["n_settings"] < 3:
+        return "Rank agreement with the paper: fewer than 3 settings with both scores."
+    clip = "not run" if a["clip0.2_rank"] is None else f"rank {a['clip0.2_rank']} of {a['n_ranked']}"
+    return (f"Rank agreement with the paper over {a['n_settings']} settings: Spearman ρ = {a['spearman']:.2f}. "
+            f"No clipping last: {'yes' if a['none_last'] else 'no'} (the paper: yes). Clipping ε = 0.2: {clip} "
+            "(the paper: 1).")
+
+
 def _ci_cell(r) -> str:
     if r.min_seeds < 2:
         return "n/a (one seed on some task: no spread to bootstrap)"
@@ -274,7 +295,8 @@ def to_markdown(result: Table1) -> str:
     titles = dict(zip(t["objective"], t["title"]))
     per_task = _markdown_table(["setting", *wide.columns],
                                [[titles.get(i, i), *row] for i, row in zip(wide.index, wide.to_numpy())])
-    return (f"{main}\n\n{rules_text(result)}\n\nRaw scores per task (mean ± std over seeds (runs)):\n\n{per_task}\n")
+    return (f"{main}\n\n{rules_text(result)}\n\n{agreement_text(t)}\n\n"
+            f"Raw scores per task (mean ± std over seeds (runs)):\n\n{per_task}\n")
 
 
 def _latex_escape(text: str) -> str:

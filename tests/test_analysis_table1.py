@@ -168,3 +168,19 @@ def test_one_seed_gives_no_interval_and_the_paper_is_marked_off_protocol(sweep, 
                     baseline_dir=baselines)
     assert single.table["ci_low"].isna().all() and single.table["ci_high"].isna().all()
     assert "n/a (one seed on some task" in to_markdown(single)
+
+
+def test_rank_agreement_with_the_paper_by_hand():
+    """Ours ranks clip0.2 > clip0.1 > kl_fixed1 > none; the paper: 0.82 > 0.76 > 0.71 > -0.39: the same order, ρ = 1.
+    Swapping our top two gives ranks (3, 4, 2, 1) against (4, 3, 2, 1): ρ = 1 - 6·2/(4·15) = 0.8."""
+    import pandas as pd
+
+    from analysis.table1 import paper_agreement
+
+    table = pd.DataFrame({"objective": ["none", "clip0.1", "clip0.2", "kl_fixed1"], "score": [-0.2, 0.7, 0.9, 0.5],
+                          "paper": [-0.39, 0.76, 0.82, 0.71]})
+    a = paper_agreement(table)
+    assert a["spearman"] == pytest.approx(1.0) and a["none_last"] and a["clip0.2_rank"] == 1
+    swapped = table.assign(score=[-0.2, 0.9, 0.7, 0.5])
+    a = paper_agreement(swapped)
+    assert a["spearman"] == pytest.approx(0.8) and a["clip0.2_rank"] == 2
