@@ -198,3 +198,14 @@ def test_a_population_killed_between_two_members_checkpoints_resumes_from_the_it
     assert train_population(members, dirs) == ["finished", "finished"]
     for run, twin in zip(dirs, [tmp_path / "twin1", tmp_path / "twin2"]):
         assert comparable(run) == comparable(twin)
+
+
+@pytest.mark.parametrize("key,expected", [("x" * 40, "True"), (None, "False")])
+def test_auto_asks_wandb_itself_whether_credentials_exist(tmp_path, key, expected):
+    """logger.mode=auto goes online only with credentials, as wandb itself finds them (here: WANDB_API_KEY, or none
+    at all with an empty home)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
+    env.update({"HOME": str(tmp_path), **({"WANDB_API_KEY": key} if key else {})})
+    out = subprocess.run([sys.executable, "-c", "from ppo_bench.wandb_mirror import has_credentials; "
+                          "print(has_credentials())"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert out.stdout.strip().splitlines()[-1] == expected, out.stderr[-2000:]
