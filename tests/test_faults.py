@@ -100,7 +100,9 @@ def stop_when_running(process, run, signum, rows=2):
         if metrics.exists() and len(metrics.read_text().splitlines()) > rows:
             break
         time.sleep(0.05)
+    process.send_signal(signal.SIGSTOP)  # held while the signal is queued: it lands mid-training however fast
     process.send_signal(signum)
+    process.send_signal(signal.SIGCONT)
     return process.communicate(timeout=300)
 
 
@@ -111,10 +113,10 @@ def test_a_stopped_run_says_one_line_and_its_command_resumes_it(tmp_path, signum
     resumes; status `interrupted` (never `running` for a run that is gone); the printed command finishes the run."""
     run = tmp_path / "run"
     env = {**os.environ, "WANDB_MODE": "offline"}
-    process = subprocess.Popen([sys.executable, "-m", "ppo_bench.train", *TINY, "total_timesteps=16384",
+    process = subprocess.Popen([sys.executable, "-m", "ppo_bench.train", *TINY, "total_timesteps=8192",
                                 "logger.mode=offline", f"hydra.run.dir={run}"], cwd=ROOT, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True, env=env)
-    _, stderr = stop_when_running(process, run, signum)  # 64 iterations: the signal lands mid-training even when slow
+    _, stderr = stop_when_running(process, run, signum)
     assert process.returncode == code, stderr[-3000:]
     lines = [line for line in stderr.strip().splitlines() if line.strip()]
     assert len(lines) == 1 and lines[0].startswith("interrupted:"), stderr[-3000:]
