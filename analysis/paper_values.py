@@ -27,9 +27,6 @@ TABLE1: dict[str, tuple[str, float]] = {  # objective name -> (the paper's row l
     "kl_fixed10": ("Fixed KL, β = 10", 0.69),
 }
 
-TASKS = ("HalfCheetah", "Hopper", "InvertedDoublePendulum", "InvertedPendulum", "Reacher", "Swimmer", "Walker2d")
-"""The seven tasks of Table 1 (the paper used Gym -v1; the harness defaults to Gymnasium -v5)."""
-
 
 def paper_score(objective: str) -> float | None:
     """Table 1's score of an objective name, or None when the paper has no such row."""

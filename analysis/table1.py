@@ -32,8 +32,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.paper_values import CITATION, TASKS, paper_order, paper_score
+from analysis.paper_values import CITATION, paper_order, paper_score
 from analysis.runs import not_scored
+from ppo_bench.tasks import TASKS
 
 RANDOM_BASELINE_DIR = Path(__file__).resolve().parent.parent / "results" / "baselines" / "random"
 BASELINES = ("random", "untrained")

@@ -36,9 +36,6 @@ from pathlib import Path
 import numpy as np
 
 ENV = "HalfCheetah-v5"
-TABLE1_OBJECTIVES = [(None, 0.0, None), (0.1, 0.0, None), (0.2, 0.0, None), (0.3, 0.0, None),
-                     (None, 1.0, 0.003), (None, 1.0, 0.01), (None, 1.0, 0.03),
-                     (None, 0.3, None), (None, 1.0, None), (None, 3.0, None), (None, 10.0, None)]  # (ε, β, d_targ)
 TABLE1_STEPS = 7 * 11 * 3 * 1_000_000
 
 
@@ -56,15 +53,21 @@ def part_solo(iterations: int, **_) -> dict:
 
 def part_fused(iterations: int, threads: int, torch_threads: int, members: str = "0:33", **_) -> dict:
     """Members [first:last) of the 33, as one population; the rollout and update are timed by wrapping them."""
+    import yaml
+
+    from analysis.paper_values import TABLE1
     from ppo_bench import loop
     from ppo_bench.settings import EnvSettings, LoggerSettings, ObjectiveSettings, TrainSettings
+    from ppo_bench.train import CONF_DIR
 
     first, last = (int(i) for i in members.split(":"))
-    settings = [TrainSettings(objective=ObjectiveSettings(*objective), seed=seed, total_timesteps=iterations * 2048,
+    objectives = [ObjectiveSettings(**yaml.safe_load((CONF_DIR / "objective" / f"{name}.yaml").read_text()))
+                  for name in TABLE1]  # Table 1's presets, in the paper's row order
+    settings = [TrainSettings(objective=objective, seed=seed, total_timesteps=iterations * 2048,
                               env=EnvSettings(id=ENV, backend="envpool", threads=threads),
                               logger=LoggerSettings(mode="disabled"), progress="off", save_policy=False,
                               torch_threads=torch_threads)
-                for objective in TABLE1_OBJECTIVES for seed in (1, 2, 3)][first:last]
+                for objective in objectives for seed in (1, 2, 3)][first:last]
     phases: dict[str, list[tuple[float, float]]] = {"rollout": [], "update": []}  # (start, end), epoch seconds
 
     def timed(method, name):

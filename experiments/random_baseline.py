@@ -21,15 +21,14 @@ import argparse
 import json
 import sys
 import time
-from importlib import metadata
 from pathlib import Path
 
 import numpy as np
 
 from ppo_bench.envs import MemberEnvs
+from ppo_bench.provenance import package_versions
+from ppo_bench.tasks import PAPER_ENV_IDS
 
-PAPER_TASKS = ("HalfCheetah-v5", "Hopper-v5", "InvertedDoublePendulum-v5", "InvertedPendulum-v5", "Reacher-v5",
-               "Swimmer-v5", "Walker2d-v5")
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "results" / "baselines" / "random"
 
 
@@ -54,12 +53,7 @@ def baseline_record(env_id: str, results: list[tuple[float, int]], seed: int) ->
     returns = np.array([r for r, _ in results], dtype=np.float64)
     lengths = np.array([n for _, n in results], dtype=np.float64)
 
-    def version(name: str) -> str | None:
-        try:
-            return metadata.version(name)
-        except metadata.PackageNotFoundError:
-            return None
-
+    versions = package_versions()
     return {
         "env_id": env_id,
         "policy": "uniform random actions in the action bounds",
@@ -69,9 +63,9 @@ def baseline_record(env_id: str, results: list[tuple[float, int]], seed: int) ->
         "n": int(len(returns)),
         "mean_length": float(lengths.mean()),
         "seed": seed,
-        "gymnasium": version("gymnasium"),
-        "mujoco": version("mujoco"),
-        "numpy": version("numpy"),
+        "gymnasium": versions["gymnasium"],
+        "mujoco": versions["mujoco"],
+        "numpy": versions["numpy"],
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "command": "python -m experiments.random_baseline " + " ".join(sys.argv[1:]),
         "returns": [float(r) for r in returns],
@@ -93,7 +87,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--episodes", type=int, default=100, help="episodes per task (default 100)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the env and of the action generator")
-    parser.add_argument("--envs", nargs="+", default=list(PAPER_TASKS), help="Gymnasium ids (default: the 7 v5 tasks)")
+    parser.add_argument("--envs", nargs="+", default=list(PAPER_ENV_IDS), help="Gymnasium ids (default: the 7 tasks)")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help=f"output folder (default {DEFAULT_OUT})")
     args = parser.parse_args(argv)
     for env_id in args.envs:

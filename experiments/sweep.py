@@ -23,16 +23,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from analysis.paper_values import TABLE1
+from ppo_bench.tasks import SLOWEST_FIRST
 
 # Table 1's 11 settings (Schulman et al. 2017, Table 1) as one multirun: sweep folder name -> the overrides that
 # select them.
 # The presets' names are analysis.paper_values.TABLE1's keys; β of the adaptive rows starts at 1 (Table 1 caption).
 TABLE1_FAMILIES: dict[str, list[str]] = {"table1": ["objective=" + ",".join(TABLE1)]}
 
-# The seven tasks (conf/env/*.yaml), slowest first: joblib hands jobs out in this order, so the cheap pendulum runs
-# fill the gaps at the end of each multirun instead of one long run holding a core while the other idles.
-TASKS: tuple[str, ...] = ("walker2d", "swimmer", "hopper", "half_cheetah", "reacher", "inverted_double_pendulum",
-                          "inverted_pendulum")
+# The seven tasks (conf/env/*.yaml), slowest first: joblib hands jobs out in this order, so the cheap runs fill the
+# gaps at the end of each multirun instead of one long run holding a core while the other idles.
+TASKS: tuple[str, ...] = SLOWEST_FIRST
 
 
 @dataclass(frozen=True)

@@ -35,7 +35,8 @@ from pathlib import Path
 
 from analysis.paper_values import TABLE1
 from experiments.sweep import TASKS, shown
-from experiments.table1_quick import archive_runs, git_commit, machine, versions
+from experiments.table1_quick import archive_runs
+from ppo_bench.provenance import git_description, machine, package_versions
 
 RESULTS = Path("results/table1")
 RECORDS = RESULTS / "records"
@@ -88,7 +89,7 @@ def run_chunk(task: str, seeds: tuple[int, ...], jobs: int, extra: list[str]) ->
     n = archive_runs(out, RECORDS / f"{name}.tar.xz")
     info = {"task": task, "seeds": list(seeds), "runs": n, "command": shown(command), "started": started,
             "wall_min": round(wall / 60, 1), "load_avg_start": load, "load_avg_end": os.getloadavg()[0],
-            "git": git_commit(), "machine": machine(), "packages": versions()}
+            "git": git_description(), "machine": machine(), "packages": package_versions()}
     (RECORDS / f"{name}.json").write_text(json.dumps(info, indent=1) + "\n")
     print(f"# {n} run records -> {RECORDS / name}.tar.xz; commit results/table1/records/ now", flush=True)
     return 0

@@ -35,11 +35,9 @@ Writes, by default:
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import io
 import json
 import os
-import platform
 import shutil
 import subprocess
 import sys
@@ -49,42 +47,13 @@ import time
 from pathlib import Path
 
 from experiments.sweep import TASKS, Sweep, run_sweep, shown, timestamp
+from ppo_bench.provenance import git_description, machine, package_versions
 
 FAMILIES: dict[str, list[str]] = {"table1": ["objective=none,clip0.1,clip0.2,clip0.3,kl_fixed1,kl_adaptive0.01"]}
 SEEDS = (1, 2)
 STEPS = 90_000
 RECORD_FILES = ("config.yaml", "status.json", "meta.json", "episodes.csv", "metrics.csv")
-PACKAGES = ("torch", "gymnasium", "mujoco", "hydra-core", "hydra-joblib-launcher", "numpy", "pandas", "matplotlib",
-            "wandb")
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def machine() -> dict[str, str]:
-    cpuinfo = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
-    model = next((line.split(":", 1)[1].strip() for line in cpuinfo.splitlines() if line.startswith("model name")),
-                 platform.processor() or "unknown")
-    meminfo = Path("/proc/meminfo").read_text() if Path("/proc/meminfo").exists() else ""
-    kb = next((int(line.split()[1]) for line in meminfo.splitlines() if line.startswith("MemTotal")), 0)
-    return {"nproc": str(os.cpu_count()), "CPU": model, "RAM": f"{kb / 2**20:.1f} GiB",
-            "OS": f"{platform.system()} {platform.release()}", "Python": platform.python_version()}
-
-
-def versions() -> dict[str, str]:
-    found = {}
-    for name in PACKAGES:
-        try:
-            found[name] = importlib.metadata.version(name)
-        except importlib.metadata.PackageNotFoundError:
-            found[name] = "not installed"
-    return found
-
-
-def git_commit() -> str:
-    def git(*args: str) -> str:
-        return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True).stdout.strip()
-    commit = git("rev-parse", "HEAD") or "unknown"
-    dirty = git("status", "--porcelain", "--untracked-files=no")
-    return commit + (" (working tree dirty: uncommitted changes to tracked files)" if dirty else " (clean)")
 
 
 def archive_runs(sweep_dir: Path, target: Path) -> int:
@@ -177,9 +146,9 @@ def write_run_md(out: Path, commands: list[str], sweep: Sweep, code: int) -> Non
           "above 2).\n",
           table + "\n",
           "## Machine\n", *[f"- {k}: {v}" for k, v in info.items()], "",
-          "## Packages\n", *[f"- {k} {v}" for k, v in versions().items()], "",
-          "## Code\n", f"git commit of the harness when the report was made: {git_commit()}. Each run's own commit "
-          "and dirty flag are in its meta.json (in runs.tar.xz):\n",
+          "## Packages\n", *[f"- {k} {v}" for k, v in package_versions().items()], "",
+          "## Code\n", f"git commit of the harness when the report was made: {git_description()}. Each run's own "
+          "commit and dirty flag are in its meta.json (in runs.tar.xz):\n",
           run_commits(sweep.out) + "\n",
           "## Regenerating\n",
           "`runs.tar.xz` holds every run's config.yaml, status.json, meta.json, episodes.csv and metrics.csv, which is "

@@ -19,9 +19,9 @@ import numpy as np
 
 from ppo_bench.envs import Step, env_seed
 from ppo_bench.settings import ConfigError
+from ppo_bench.tasks import TASKS
 
-TASKS = ("HalfCheetah", "Hopper", "InvertedDoublePendulum", "InvertedPendulum", "Reacher", "Swimmer", "Walker2d")
-SUPPORTED_IDS = tuple(f"{task}-{version}" for version in ("v5", "v4") for task in TASKS)
+SUPPORTED_IDS = tuple(f"{task.gym_name}-{version}" for version in ("v5", "v4") for task in TASKS)
 _NO_TIME_LIMIT = 2**31 - 1
 
 

@@ -11,6 +11,7 @@ import mujoco
 import numpy as np
 
 from ppo_bench.settings import ConfigError, EnvSettings
+from ppo_bench.tasks import PAPER_ENV_IDS
 
 
 def env_seed(member_seed: int, index: int) -> int:
@@ -25,8 +26,7 @@ def check_env_id(env_id: str) -> None:
         env = gym.make(env_id)
     except gym.error.Error as error:
         raise ConfigError(f"env.id={env_id!r}: not a registered Gymnasium id ({error}); the paper's tasks are "
-                          "HalfCheetah-v5, Hopper-v5, InvertedDoublePendulum-v5, InvertedPendulum-v5, Reacher-v5, "
-                          "Swimmer-v5, Walker2d-v5") from None
+                          f"{', '.join(PAPER_ENV_IDS)}") from None
     space = env.action_space
     env.close()
     if not isinstance(space, gym.spaces.Box):

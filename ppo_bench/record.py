@@ -16,15 +16,14 @@ import json
 import os
 import platform
 import socket
-import subprocess
 import sys
 import time
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from ppo_bench.provenance import git_state, package_versions
 from ppo_bench.settings import ConfigError, TrainSettings, settings_to_dict
 
 METRIC_COLUMNS = ("iteration", "global_step", "wall_time", "sps", "learning_rate", "clip_eps", "policy_loss",
@@ -33,33 +32,6 @@ METRIC_COLUMNS = ("iteration", "global_step", "wall_time", "sps", "learning_rate
 EPISODE_COLUMNS = ("global_step", "return", "length")
 EVAL_COLUMNS = ("global_step", "episode", "return", "length")
 STATUSES = ("running", "finished", "diverged", "interrupted", "failed")
-PACKAGES = ("ppo-bench", "torch", "numpy", "gymnasium", "mujoco", "hydra-core", "omegaconf", "wandb")
-
-
-def git_state() -> dict[str, Any]:
-    """Commit and dirty flag of the checkout this package runs from (None when it is not a git checkout)."""
-    root = Path(__file__).resolve().parent.parent
-
-    def git(*args: str) -> str | None:
-        try:
-            out = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True, timeout=10)
-        except (OSError, subprocess.TimeoutExpired):
-            return None
-        return out.stdout.strip() if out.returncode == 0 else None
-
-    commit = git("rev-parse", "HEAD")
-    dirty = git("status", "--porcelain", "--untracked-files=no")
-    return {"git_commit": commit, "git_dirty": None if commit is None else bool(dirty)}
-
-
-def package_versions() -> dict[str, str | None]:
-    versions: dict[str, str | None] = {"python": platform.python_version()}
-    for name in PACKAGES:
-        try:
-            versions[name] = metadata.version(name)
-        except metadata.PackageNotFoundError:
-            versions[name] = None
-    return versions
 
 
 def read_status(run_dir: Path) -> dict[str, Any] | None:

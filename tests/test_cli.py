@@ -154,3 +154,13 @@ def test_python_m_ppo_bench_help_works_from_any_folder(tmp_path):
                          timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert "objective" in out.stdout and "details" in out.stdout
+
+
+def test_env_presets_are_the_task_registry():
+    """conf/env/*.yaml are exactly ppo_bench.tasks.TASKS, each selecting its task's Gymnasium id."""
+    from ppo_bench.tasks import TASKS
+    from ppo_bench.train import CONF_DIR
+
+    assert sorted(p.stem for p in (Path(CONF_DIR) / "env").glob("*.yaml")) == sorted(t.name for t in TASKS)
+    for task in TASKS:
+        assert composed(f"env={task.name}").env.id == task.env_id
