@@ -6,8 +6,8 @@ import pytest
 
 pytest.importorskip("envpool")
 
-from ppo_bench.envpool_backend import SUPPORTED_IDS, EnvpoolMemberEnvs  # noqa: E402
 from ppo_bench.envs import MemberEnvs  # noqa: E402
+from ppo_bench.envs.envpool_backend import SUPPORTED_IDS, EnvpoolMemberEnvs  # noqa: E402
 from ppo_bench.settings import ConfigError  # noqa: E402
 
 V5 = [i for i in SUPPORTED_IDS if i.endswith("-v5")]

@@ -1,22 +1,17 @@
-"""K members × n environments stepped together, with episode accounting and the data truncation bootstrapping needs."""
+"""Gymnasium's synchronous vector env behind ppo_bench.envs' interface, and the exact save/restore of MuJoCo envs."""
 
 from __future__ import annotations
 
 import copy
 import functools
-from typing import NamedTuple
 
 import gymnasium as gym
 import mujoco
 import numpy as np
 
-from ppo_bench.settings import ConfigError, EnvSettings
+from ppo_bench.envs.base import Ended, MemberEnvsBase, Step
+from ppo_bench.settings import ConfigError
 from ppo_bench.tasks import PAPER_ENV_IDS
-
-
-def env_seed(member_seed: int, index: int) -> int:
-    """The seed of a member's index-th environment: depends only on the member's seed, never on the population."""
-    return int(np.random.SeedSequence([member_seed, index]).generate_state(1)[0])
 
 
 @functools.lru_cache(maxsize=None)
@@ -34,78 +29,30 @@ def check_env_id(env_id: str) -> None:
                           "(Box) actions")
 
 
-def make_member_envs(env: EnvSettings, member_seeds: list[int], clip_actions: bool | np.ndarray = True):
-    """The environments of a population on the configured backend (both give the same interface and semantics).
-    clip_actions (one for all, or [K]): clip actions to the bounds before the environment sees them (else MuJoCo
-    clamps the control, and the reward's control cost sees the action as sent)."""
-    if env.backend == "envpool":
-        from ppo_bench.envpool_backend import EnvpoolMemberEnvs
-
-        return EnvpoolMemberEnvs(env.id, member_seeds, env.num_envs, env.threads or None, clip_actions)
-    return MemberEnvs(env.id, member_seeds, env.num_envs, clip_actions)
-
-
-def check_env(env: EnvSettings) -> None:
-    """Raises ConfigError unless the backend can run env.id."""
-    if env.backend == "envpool":
-        from ppo_bench.envpool_backend import check_envpool_id
-
-        check_envpool_id(env.id)
-    else:
-        check_env_id(env.id)
-
-
-class Step(NamedTuple):
-    """One step of all environments; arrays are [K, n, ...]."""
-
-    obs: np.ndarray  # the next observation (after an automatic reset where an episode ended)
-    rewards: np.ndarray
-    terminated: np.ndarray
-    truncated: np.ndarray
-    final_obs: np.ndarray  # the last observation of episodes that ended at this step (zeros elsewhere)
-
-
-class MemberEnvs:
+class MemberEnvs(MemberEnvsBase):
     """Gymnasium's synchronous vector env over K×n copies in same-step autoreset mode (the final observation of an
     ended episode comes in the same step, so no reset step enters the rollout)."""
 
     def __init__(self, env_id: str, member_seeds: list[int], envs_per_member: int,
                  clip_actions: bool | np.ndarray = True):
         check_env_id(env_id)
-        self.clip_actions = np.broadcast_to(np.asarray(clip_actions, dtype=bool), (len(member_seeds),))
-        self.members, self.envs_per_member = len(member_seeds), envs_per_member
+        super().__init__(member_seeds, envs_per_member, clip_actions)
         self.vector = gym.make_vec(env_id, num_envs=self.members * envs_per_member, vectorization_mode="sync",
                                    vector_kwargs={"autoreset_mode": gym.vector.AutoresetMode.SAME_STEP})
         space = self.vector.single_action_space
         self.obs_dim = int(np.prod(self.vector.single_observation_space.shape))
         self.act_dim = int(np.prod(space.shape))
         self.action_low, self.action_high = space.low, space.high
-        self.seeds = [env_seed(s, i) for s in member_seeds for i in range(envs_per_member)]
-        self.episode_return = np.zeros((self.members, envs_per_member))
-        self.episode_length = np.zeros((self.members, envs_per_member), dtype=np.int64)
-
-    def _shape(self, x: np.ndarray) -> np.ndarray:
-        return x.reshape(self.members, self.envs_per_member, *x.shape[1:])
 
     def reset(self) -> np.ndarray:
         obs, _ = self.vector.reset(seed=self.seeds)
         return self._shape(obs.reshape(len(obs), -1).astype(np.float64))
 
-    def step(self, actions: np.ndarray) -> tuple[Step, list[tuple[int, float, int]]]:
-        """actions [K, n, A] (clipped to the action bounds here when clip_actions). Returns the step and the episodes
-        that ended in it as (member, return, length), counting the true environment reward."""
-        self.send(actions)
-        return self.recv()
-
     def send(self, actions: np.ndarray) -> None:
         """Starts a step (here it only stores the actions: the gymnasium backend steps in recv())."""
-        if self.clip_actions.any():  # per member: clipped, or the raw sample (clip_actions False)
-            clipped = np.clip(actions, self.action_low, self.action_high)
-            actions = clipped if self.clip_actions.all() else \
-                np.where(self.clip_actions[:, None, None], clipped, actions)
-        self._actions = actions.reshape(-1, *self.action_low.shape)
+        self._actions = self._clipped(actions).reshape(-1, *self.action_low.shape)
 
-    def recv(self) -> tuple[Step, list[tuple[int, float, int]]]:
+    def recv(self) -> tuple[Step, Ended]:
         """Ends the step started by send(); returns what step() returns."""
         obs, rewards, terminated, truncated, info = self.vector.step(self._actions)
         obs = obs.reshape(len(obs), -1).astype(np.float64)
@@ -114,13 +61,7 @@ class MemberEnvs:
         if done.any():
             final_obs[done] = np.stack([np.asarray(o, dtype=np.float64).reshape(-1) for o in info["final_obs"][done]])
         rewards = self._shape(rewards.astype(np.float64))
-        done = self._shape(done)
-        self.episode_return += rewards
-        self.episode_length += 1
-        ended = [(int(k), float(self.episode_return[k, i]), int(self.episode_length[k, i]))
-                 for k, i in zip(*np.nonzero(done))]
-        self.episode_return[done] = 0.0
-        self.episode_length[done] = 0
+        ended = self._count(rewards, self._shape(done))
         return Step(self._shape(obs), rewards, self._shape(terminated), self._shape(truncated),
                     self._shape(final_obs)), ended
 

@@ -1,4 +1,4 @@
-"""envpool (C++ threads) behind the interface and semantics of ppo_bench.envs.MemberEnvs.
+"""envpool (C++ threads) behind the interface and semantics of ppo_bench.envs (as the Gymnasium backend).
 
 envpool resets an ended environment on the step after its end (reward 0, action ignored), so each step here resets the
 envs that ended right away through envpool's per-env reset: every step() is a real transition for every env, the
@@ -17,7 +17,7 @@ import os
 
 import numpy as np
 
-from ppo_bench.envs import Step, env_seed
+from ppo_bench.envs.base import Ended, MemberEnvsBase, Step
 from ppo_bench.settings import ConfigError
 from ppo_bench.tasks import TASKS
 
@@ -36,20 +36,18 @@ def check_envpool_id(env_id: str) -> None:
         raise ConfigError("env.backend=envpool: envpool is not installed (pip install 'ppo-bench[envpool]')") from None
 
 
-class EnvpoolMemberEnvs:
+class EnvpoolMemberEnvs(MemberEnvsBase):
     """K members × n envpool environments in one pool of K·n envs stepped synchronously by num_threads threads."""
 
     def __init__(self, env_id: str, member_seeds: list[int], envs_per_member: int, num_threads: int | None = None,
                  clip_actions: bool | np.ndarray = True):
         check_envpool_id(env_id)
-        self.clip_actions = np.broadcast_to(np.asarray(clip_actions, dtype=bool), (len(member_seeds),))
+        super().__init__(member_seeds, envs_per_member, clip_actions)
         import envpool
 
         self.env_id, self._envpool = env_id, envpool
-        self.members, self.envs_per_member = len(member_seeds), envs_per_member
         self.num_envs = self.members * envs_per_member
         self.num_threads = min(num_threads or len(os.sched_getaffinity(0)), self.num_envs)
-        self.seeds = [env_seed(s, i) for s in member_seeds for i in range(envs_per_member)]
         self.time_limit = int(envpool.make_spec(env_id).config.max_episode_steps)
         self.pool = self._make_pool()
         self._pool_used = False
@@ -58,17 +56,12 @@ class EnvpoolMemberEnvs:
         self.act_dim = int(np.prod(space.shape))
         # float32 bounds like Gymnasium's MuJoCo action spaces, so both backends expose identical arrays
         self.action_low, self.action_high = space.low.astype(np.float32), space.high.astype(np.float32)
-        self.episode_return = np.zeros((self.members, envs_per_member))
-        self.episode_length = np.zeros((self.members, envs_per_member), dtype=np.int64)
 
     def _make_pool(self):
         # envpool seeds are int32: shift the uint32 env seeds (a bijection)
         return self._envpool.make(self.env_id, env_type="gymnasium", num_envs=self.num_envs,
                                   seed=[s - 2**31 for s in self.seeds], num_threads=self.num_threads,
                                   max_episode_steps=_NO_TIME_LIMIT)
-
-    def _shape(self, x: np.ndarray) -> np.ndarray:
-        return x.reshape(self.members, self.envs_per_member, *x.shape[1:])
 
     def reset(self) -> np.ndarray:
         """Starts every env from its seed (a fresh pool when this one has been used, as Gymnasium re-seeds)."""
@@ -81,41 +74,26 @@ class EnvpoolMemberEnvs:
         obs, info = self.pool.reset()
         return self._shape(obs[np.argsort(info["env_id"])].reshape(self.num_envs, -1).astype(np.float64, copy=False))
 
-    def step(self, actions: np.ndarray) -> tuple[Step, list[tuple[int, float, int]]]:
-        """As MemberEnvs.step: actions [K, n, A] (clipped here when clip_actions); returns the step and the episodes
-        that ended in it as (member, return, length)."""
-        self.send(actions)
-        return self.recv()
-
     def send(self, actions: np.ndarray) -> None:
         """Starts a step; the envpool threads simulate it while the caller does other work until recv()."""
-        if self.clip_actions.any():  # per member: clipped, or the raw sample (clip_actions False)
-            clipped = np.clip(actions, self.action_low, self.action_high)
-            actions = clipped if self.clip_actions.all() else \
-                np.where(self.clip_actions[:, None, None], clipped, actions)
-        self._sent = actions.reshape(self.num_envs, *self.action_low.shape).astype(np.float64)  # alive until recv()
+        actions = self._clipped(actions).reshape(self.num_envs, *self.action_low.shape)
+        self._sent = actions.astype(np.float64)  # kept alive until recv(): envpool reads it while simulating
         self.pool.send(self._sent)
 
-    def recv(self) -> tuple[Step, list[tuple[int, float, int]]]:
+    def recv(self) -> tuple[Step, Ended]:
         """Ends the step started by send(); returns what step() returns."""
         obs, rewards, terminated, _, info = self.pool.recv()
         order = np.argsort(info["env_id"])
         obs = obs[order].reshape(self.num_envs, -1).astype(np.float64, copy=False)
         rewards, terminated = rewards[order].astype(np.float64), terminated[order]
-        self.episode_return += self._shape(rewards)
-        self.episode_length += 1
-        truncated = self.episode_length.reshape(-1) >= self.time_limit
+        truncated = self.episode_length.reshape(-1) + 1 >= self.time_limit  # this step counts toward the limit
         done = terminated | truncated
         final_obs = np.zeros_like(obs)
         if done.any():
             final_obs[done] = obs[done]
             reset_obs, reset_info = self.pool.reset(np.flatnonzero(done).astype(np.int32))
             obs[reset_info["env_id"]] = reset_obs.reshape(len(reset_obs), -1)
-        done = self._shape(done)
-        ended = [(int(k), float(self.episode_return[k, i]), int(self.episode_length[k, i]))
-                 for k, i in zip(*np.nonzero(done))]
-        self.episode_return[done] = 0.0
-        self.episode_length[done] = 0
+        ended = self._count(self._shape(rewards), self._shape(done))
         return Step(self._shape(obs), self._shape(rewards), self._shape(terminated), self._shape(truncated),
                     self._shape(final_obs)), ended
 
