@@ -7,7 +7,7 @@ import pytest
 import torch
 from omegaconf import OmegaConf
 
-import ppo_bench.loop as loop
+import ppo_bench.update as update_module
 from hydra_plugins.ppo_bench_fused.fused_launcher import split_populations
 from ppo_bench.loop import train, train_population
 from ppo_bench.settings import EnvSettings
@@ -38,7 +38,7 @@ def test_split_populations():
 
 
 def test_a_member_with_a_non_finite_loss_does_not_disturb_the_others(tiny, tmp_path, monkeypatch):
-    real = loop.value_loss
+    real = update_module.value_loss
     calls = {"n": 0}
 
     def poison_member_one(*args):
@@ -48,10 +48,10 @@ def test_a_member_with_a_non_finite_loss_does_not_disturb_the_others(tiny, tmp_p
             out = out * torch.tensor([1.0, float("nan")])
         return out
 
-    monkeypatch.setattr(loop, "value_loss", poison_member_one)
+    monkeypatch.setattr(update_module, "value_loss", poison_member_one)
     a, b = with_(tiny, total_timesteps=1024), with_(tiny, total_timesteps=1024, seed=2)
     assert train_population([a, b], [tmp_path / "a", tmp_path / "b"]) == ["finished", "diverged"]
-    monkeypatch.setattr(loop, "value_loss", real)
+    monkeypatch.setattr(update_module, "value_loss", real)
     train(a, tmp_path / "a_solo")
     assert_same_metrics(tmp_path / "a", tmp_path / "a_solo")
     assert (tmp_path / "a" / "episodes.csv").read_text() == (tmp_path / "a_solo" / "episodes.csv").read_text()

@@ -9,6 +9,7 @@ import sys
 import time
 
 import pytest
+import torch
 
 from ppo_bench.checkpoint import existing_run
 from ppo_bench.loop import train
@@ -102,3 +103,18 @@ def test_a_different_run_in_the_folder_is_refused(tiny, tmp_path):
     train(tiny, tmp_path / "run")
     with pytest.raises(ConfigError, match="already holds a different run .*seed"):
         train(with_(tiny, seed=2), tmp_path / "run")
+
+
+def test_a_checkpoint_of_another_layout_is_refused(tiny):
+    """Checkpoints carry their layout's version; one this code cannot read is refused in one line, never misread."""
+    from ppo_bench.population import CHECKPOINT_VERSION, Population
+
+    population = Population([tiny], obs_dim=4, act_dim=1)
+    for parameter in population.net.parameters():  # one Adam step, as before any real checkpoint
+        parameter.grad = torch.zeros_like(parameter)
+    population.optimizer.step()
+    saved = {**population.member_state(0), "iteration": 1}
+    assert saved["version"] == CHECKPOINT_VERSION
+    with pytest.raises(ConfigError, match=f"checkpoint version 99: this ppo-bench reads version {CHECKPOINT_VERSION}"):
+        population.load([{**saved, "version": 99}])
+    population.load([saved])  # its own layout loads

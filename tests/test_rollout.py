@@ -91,9 +91,9 @@ def test_the_rollout_gives_the_transitions_of_a_plain_one(tiny, tmp_path, backen
     plain = plain_rollout(members, generator_states, stats_used, trainer.net, 300)
     for k in range(3):
         for name in ("obs", "actions", "values", "advantages"):  # rewards and episode ends reach the batch via GAE
-            fused = batch[name][k].reshape(300, 2, *batch[name].shape[2:])
+            fused = getattr(batch, name)[k].reshape(300, 2, *getattr(batch, name).shape[2:])
             assert torch.equal(fused, torch.as_tensor(plain[k][name]).to(fused.dtype)), (k, name)
-        fused = batch["log_probs"][k].reshape(300, 2)
+        fused = batch.log_probs[k].reshape(300, 2)
         torch.testing.assert_close(fused, plain[k]["log_probs"], rtol=1e-6, atol=1e-6)  # another formula
     assert plain[0]["dones"].any() == (env_id == "InvertedPendulum-v5")
     for record in records:

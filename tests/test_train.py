@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import yaml
 
-import ppo_bench.loop as loop
+import ppo_bench.update as update_module
 from ppo_bench.loop import eval_seed, train, train_population
 from ppo_bench.policy import SavedPolicy, evaluate
 from ppo_bench.record import METRIC_COLUMNS
@@ -80,14 +80,14 @@ def test_a_huge_finite_ratio_is_logged_and_the_run_goes_on_to_its_last_step(tiny
 
 def test_non_finite_loss_stops_cleanly_as_diverged(tiny, tmp_path, monkeypatch):
     calls = {"n": 0}
-    real = loop.value_loss
+    real = update_module.value_loss
 
     def poisoned(*args):
         calls["n"] += 1
         out = real(*args)
         return out * float("nan") if calls["n"] > 10 else out  # second iteration's update (8 steps per update)
 
-    monkeypatch.setattr(loop, "value_loss", poisoned)
+    monkeypatch.setattr(update_module, "value_loss", poisoned)
     assert train(tiny, tmp_path / "run") == "diverged"
     state = json.loads((tmp_path / "run" / "status.json").read_text())
     assert state["reason"].startswith("non-finite loss")
