@@ -22,7 +22,8 @@ import pandas as pd
 
 from analysis import figures
 from analysis.runs import RunFrames, load_runs, scored
-from analysis.table1 import BASELINES, BESTS, MissingBaselineError, Table1, table1, to_markdown, write_table1
+from analysis.table1 import BASELINES, BESTS, MissingBaselineError, Table1, table1
+from analysis.table1_text import to_markdown, write_table1
 
 IDENTITY_KEYS = ("config.seed", "config.objective.clip_eps", "config.objective.kl_beta", "config.objective.kl_target",
                  "config.objective.name", "config.objective.title", "config.env.id", "config.logger.group",

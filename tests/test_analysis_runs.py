@@ -5,16 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from analysis.runs import (
-    find_run_folders,
-    frames_from_raw,
-    load_runs,
-    load_wandb,
-    not_scored,
-    raw_from_history,
-    read_run_folder,
-    scored,
-)
+from analysis.runs import find_run_folders, frames_from_raw, load_runs, not_scored, read_run_folder, scored
+from analysis.wandb_runs import load_wandb, raw_from_history
 from tests.run_folders import write_run_folder
 
 EPISODES = [(100, 1.0, 10), (300, 2.0, 20), (2500, 3.0, 30)]

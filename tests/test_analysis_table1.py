@@ -31,7 +31,8 @@ import numpy as np
 import pytest
 
 from analysis.runs import load_runs
-from analysis.table1 import MissingBaselineError, normalise, table1, to_latex, to_markdown, write_table1
+from analysis.table1 import MissingBaselineError, normalise, table1
+from analysis.table1_text import to_latex, to_markdown, write_table1
 from tests.run_folders import write_random_baseline, write_run_folder
 
 RUNS = {  # (env, clip_eps, seed): (v, u)
@@ -175,7 +176,7 @@ def test_rank_agreement_with_the_paper_by_hand():
     Swapping our top two gives ranks (3, 4, 2, 1) against (4, 3, 2, 1): ρ = 1 - 6·2/(4·15) = 0.8."""
     import pandas as pd
 
-    from analysis.table1 import paper_agreement
+    from analysis.table1_text import paper_agreement
 
     table = pd.DataFrame({"objective": ["none", "clip0.1", "clip0.2", "kl_fixed1"], "score": [-0.2, 0.7, 0.9, 0.5],
                           "paper": [-0.39, 0.76, 0.82, 0.71]})

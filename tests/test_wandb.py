@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from analysis.runs import raw_from_history
+from analysis.wandb_runs import raw_from_history
 from ppo_bench.loop import train
 from ppo_bench.settings import EnvSettings, LoggerSettings, ObjectiveSettings, TrainSettings
 from tests.conftest import with_
