@@ -24,6 +24,7 @@ from analysis import figures
 from analysis.runs import RunFrames, load_runs, scored
 from analysis.table1 import BASELINES, BESTS, MissingBaselineError, Table1, table1
 from analysis.table1_text import to_markdown, write_table1
+from analysis.wandb_runs import load_wandb
 
 IDENTITY_KEYS = ("config.seed", "config.objective.clip_eps", "config.objective.kl_beta", "config.objective.kl_target",
                  "config.objective.name", "config.objective.title", "config.env.id", "config.logger.group",
@@ -197,9 +198,21 @@ def portable_text(out: Path, labels: dict[str, str]) -> None:
                 path.write_text(text)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Table 1, figures and run summary from run folders.")
-    parser.add_argument("sources", nargs="+", help="run folders, sweep folders (searched recursively) or globs")
+def wandb_filters(group: str | None, tags: list[str]) -> dict:
+    """wandb's public-API filter (MongoDB style) for runs of `group` carrying every one of `tags`."""
+    conditions = ([{"group": group}] if group else []) + [{"tags": {"$in": [tag]}} for tag in tags]
+    return {} if not conditions else conditions[0] if len(conditions) == 1 else {"$and": conditions}
+
+
+def main(argv: list[str] | None = None, wandb_api: object = None) -> int:
+    parser = argparse.ArgumentParser(description="Table 1, figures and run summary from run folders or a wandb "
+                                                 "project.")
+    parser.add_argument("sources", nargs="*", help="run folders, sweep folders (searched recursively) or globs")
+    parser.add_argument("--wandb", metavar="ENTITY/PROJECT",
+                        help="read the runs from this wandb project through wandb's public API instead of folders")
+    parser.add_argument("--group", help="with --wandb: only the runs of this group (an experiment)")
+    parser.add_argument("--tag", action="append", default=[], help="with --wandb: only runs with this tag "
+                                                                   "(repeatable: runs with every tag)")
     parser.add_argument("--out", type=Path, required=True, help="output folder")
     parser.add_argument("--baseline", choices=BASELINES, default="random", help="what normalises to 0")
     parser.add_argument("--best", choices=BESTS, default="setting_mean", help="what normalises to 1")
@@ -215,13 +228,20 @@ def main(argv: list[str] | None = None) -> int:
                              "relative to it")
     args = parser.parse_args(argv)
     labels = dict(item.split("=", 1) for item in args.label)
+    if bool(args.sources) == bool(args.wandb):
+        print("error: give run folders or --wandb ENTITY/PROJECT (one of the two)", file=sys.stderr)
+        return 2
     try:
-        frames = load_runs(*args.sources)
+        if args.wandb:
+            frames = load_wandb(args.wandb, wandb_filters(args.group, args.tag), wandb_api)
+        else:
+            frames = load_runs(*args.sources)
     except FileNotFoundError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    sources = [f"wandb:{args.wandb}"] if args.wandb else [str(s) for s in args.sources]
     if frames.runs.empty:
-        print(f"error: no run folders under {' '.join(args.sources)}", file=sys.stderr)
+        print(f"error: no runs in {' '.join(sources)}", file=sys.stderr)
         return 2
     if not frames.runs["scored"].any():
         print("error: no finished or diverged runs to score; statuses: " +
@@ -229,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         report = build_report(frames, args.out, args.baseline, args.best, args.baseline_dir, args.reference,
-                              args.last_n, args.reps, args.points, [str(s) for s in args.sources])
+                              args.last_n, args.reps, args.points, sources)
     except MissingBaselineError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2

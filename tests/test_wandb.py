@@ -97,3 +97,66 @@ def test_one_command_syncs_every_offline_run_of_a_sweep(tmp_path, tiny):
     out = subprocess.run([sys.executable, "-m", "ppo_bench.sync", str(tmp_path / "sweep"), "--dry-run"],
                          cwd=ROOT, capture_output=True, text=True, timeout=120)
     assert "1 offline run" in out.stdout and "(1 already synced, skipped)" in out.stdout
+
+
+class StandInRun:
+    """A wandb.apis.public.Run as the public API serves it (entity, project, id, url, state, group, tags, config,
+    summary_metrics, scan_history()), built from a real offline run file's records."""
+
+    def __init__(self, records, entity="me", project="ppo-bench"):
+        run = next(r.run for r in records if r.WhichOneof("record_type") == "run")
+        self.entity, self.project, self.id = entity, project, run.run_id
+        self.url, self.state = f"https://wandb.example/{entity}/{project}/runs/{run.run_id}", "finished"
+        self.group, self.tags = run.run_group, list(run.tags)
+        self.config = {item.key: value(item) for item in run.config.update}
+        self.summary_metrics = {}
+        for r in records:
+            if r.WhichOneof("record_type") == "summary":
+                self.summary_metrics.update({key(item): value(item) for item in r.summary.update})
+        self._history = history(records).to_dict("records")
+
+    def scan_history(self):
+        return [{k: v for k, v in row.items() if not (isinstance(v, float) and np.isnan(v))} for row in self._history]
+
+
+class StandInApi:
+    """wandb.Api's runs(path, filters) over stand-in runs, applying the group and tag filters report builds."""
+
+    def __init__(self, runs):
+        self.served = runs
+
+    def runs(self, path, filters=None):
+        def matches(run, condition):
+            if "$and" in condition:
+                return all(matches(run, c) for c in condition["$and"])
+            if "group" in condition:
+                return run.group == condition["group"]
+            if "tags" in condition:
+                return set(condition["tags"]["$in"]) & set(run.tags)
+            return True
+
+        assert path == "me/ppo-bench"
+        return [run for run in self.served if matches(run, filters or {})]
+
+
+def test_the_report_from_wandb_equals_the_report_from_the_run_folders(tmp_path, tiny):
+    """A real small sweep (2 objectives x 2 seeds, offline) served through a stand-in of wandb's public API gives
+    the same Table 1 as its run folders; runs of another group are left out by --group."""
+    from analysis import report
+
+    for group, objectives in (("exp-a", ("clip0.2", "none")), ("exp-b", ("clip0.2",))):
+        for name in objectives:
+            objective = ObjectiveSettings(0.2 if name == "clip0.2" else None, 0.0, None)
+            for seed in (1, 2):
+                train(with_(tiny, seed=seed, objective=objective, total_timesteps=1024,
+                            logger=LoggerSettings(mode="offline", group=group)),
+                      tmp_path / group / f"{name}-s{seed}")
+    served = [StandInRun(read_records(f)) for f in sorted(tmp_path.glob("*/*/wandb/offline-run-*/run-*.wandb"))]
+    assert len(served) == 6
+    assert report.main([str(tmp_path / "exp-a"), "--out", str(tmp_path / "from_folders"), "--reps", "200"]) == 0
+    assert report.main(["--wandb", "me/ppo-bench", "--group", "exp-a", "--out", str(tmp_path / "from_wandb"),
+                        "--reps", "200"], wandb_api=StandInApi(served)) == 0
+    from_folders = pd.read_csv(tmp_path / "from_folders" / "table1.csv")
+    from_wandb = pd.read_csv(tmp_path / "from_wandb" / "table1.csv")
+    assert from_wandb["n_runs"].tolist() == [2, 2]
+    pd.testing.assert_frame_equal(from_wandb, from_folders)
