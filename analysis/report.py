@@ -24,6 +24,7 @@ from analysis import figures
 from analysis.runs import RunFrames, load_runs, scored
 from analysis.table1 import BASELINES, BESTS, MissingBaselineError, Table1, table1
 from analysis.table1_text import to_markdown, write_table1
+from analysis.wandb_report import log_report
 from analysis.wandb_runs import load_wandb
 
 IDENTITY_KEYS = ("config.seed", "config.objective.clip_eps", "config.objective.kl_beta", "config.objective.kl_target",
@@ -226,6 +227,11 @@ def main(argv: list[str] | None = None, wandb_api: object = None) -> int:
                         help="write LABEL wherever FOLDER's path would appear (e.g. a temporary extraction folder "
                              "as the archive it came from); other paths inside the working folder are written "
                              "relative to it")
+    parser.add_argument("--log-wandb", metavar="[ENTITY/]PROJECT",
+                        help="also log the report into this wandb project as an analysis run (Table 1 as a table, "
+                             "figures as images, the report files as an artifact)")
+    parser.add_argument("--wandb-mode", choices=("offline", "online"), default="offline",
+                        help="with --log-wandb: online, or offline into <out>/wandb to sync later (default)")
     args = parser.parse_args(argv)
     labels = dict(item.split("=", 1) for item in args.label)
     if bool(args.sources) == bool(args.wandb):
@@ -254,6 +260,10 @@ def main(argv: list[str] | None = None, wandb_api: object = None) -> int:
         print(f"error: {error}", file=sys.stderr)
         return 2
     portable_text(args.out, labels)
+    if args.log_wandb:
+        entity, _, project = args.log_wandb.rpartition("/")
+        where = log_report(args.out, project, entity or None, args.group, args.wandb_mode)
+        print(f"report logged to wandb ({args.wandb_mode}): {where}")
     print(f"{len(frames.runs)} runs ({int(frames.runs['scored'].sum())} scored) -> {args.out}/report.md, "
           f"{args.out}/report.html")
     print(report.result.table[["title", "score", "ci_low", "ci_high", "paper", "n_runs"]].to_string(index=False))

@@ -139,7 +139,7 @@ class StandInApi:
         return [run for run in self.served if matches(run, filters or {})]
 
 
-def test_the_report_from_wandb_equals_the_report_from_the_run_folders(tmp_path, tiny):
+def test_the_report_from_wandb_equals_the_report_from_the_run_folders_and_logs_back(tmp_path, tiny):
     """A real small sweep (2 objectives x 2 seeds, offline) served through a stand-in of wandb's public API gives
     the same Table 1 as its run folders; runs of another group are left out by --group."""
     from analysis import report
@@ -160,3 +160,22 @@ def test_the_report_from_wandb_equals_the_report_from_the_run_folders(tmp_path, 
     from_wandb = pd.read_csv(tmp_path / "from_wandb" / "table1.csv")
     assert from_wandb["n_runs"].tolist() == [2, 2]
     pd.testing.assert_frame_equal(from_wandb, from_folders)
+    # the same report logged into the project as an offline analysis run: Table 1 there holds table1.csv's numbers
+    assert report.main([str(tmp_path / "exp-a"), "--out", str(tmp_path / "logged"), "--reps", "200",
+                        "--log-wandb", "me/ppo-bench", "--group", "exp-a"]) == 0
+    run_files = list((tmp_path / "logged").glob("wandb/offline-run-*/run-*.wandb"))
+    assert len(run_files) == 1
+    records = read_records(run_files[0])
+    run = next(r.run for r in records if r.WhichOneof("record_type") == "run")
+    assert (run.job_type, run.run_group, run.project) == ("analysis", "exp-a", "ppo-bench")
+    logged = history(records)  # media are logged as nested keys: table1/_type, table1/path, ...
+    row = logged.dropna(subset=["table1/path"]).iloc[0]
+    assert row["table1/_type"] == "table-file"
+    table = json.loads((run_files[0].parent / "files" / row["table1/path"]).read_text())
+    logged_table = pd.DataFrame(table["data"], columns=table["columns"])
+    expected = pd.read_csv(tmp_path / "logged" / "table1.csv")
+    assert logged_table["objective"].tolist() == expected["objective"].tolist()
+    assert np.allclose(logged_table["score"].astype(float), expected["score"])
+    assert {f"figures/{p.stem}/_type" for p in (tmp_path / "logged" / "figures").glob("*.png")} <= set(logged.columns)
+    artifacts = [r.artifact for r in records if r.WhichOneof("record_type") == "artifact"]
+    assert any(a.type == "report" for a in artifacts)
