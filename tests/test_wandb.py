@@ -179,3 +179,34 @@ def test_the_report_from_wandb_equals_the_report_from_the_run_folders_and_logs_b
     assert {f"figures/{p.stem}/_type" for p in (tmp_path / "logged" / "figures").glob("*.png")} <= set(logged.columns)
     artifacts = [r.artifact for r in records if r.WhichOneof("record_type") == "artifact"]
     assert any(a.type == "report" for a in artifacts)
+
+
+def test_the_dashboard_of_a_real_sweep_has_a_section_per_task_grouped_by_objective(tmp_path, tiny):
+    """Built offline (saving needs the server): Table 1's panel, then per task the return curves and diagnostics of
+    the experiment's runs of that task, grouped by the config key the runs really carry."""
+    pytest.importorskip("wandb_workspaces")
+    from analysis.dashboard import build
+    from analysis.runs import load_runs
+
+    for env_id in ("InvertedPendulum-v5", "Reacher-v5"):
+        for name, clip in (("clip0.2", 0.2), ("none", None)):
+            train(with_(tiny, env=EnvSettings(id=env_id), objective=ObjectiveSettings(clip, 0.0, None),
+                        total_timesteps=256, rollout_steps=128, logger=LoggerSettings(mode="offline", group="exp")),
+                  tmp_path / f"{env_id}-{name}")
+    envs = tuple(sorted(load_runs(tmp_path).runs["env"].unique()))
+    report = build("me", "ppo-bench", "exp", envs)
+    kinds = [type(b).__name__ for b in report.blocks]
+    assert kinds == ["P", "H1", "PanelGrid"] + ["H2", "PanelGrid"] * 2
+    assert report.blocks[2].panels[0].table_name == "table1"  # what analysis.report --log-wandb logs
+    for heading, grid, env_id in zip(report.blocks[3::2], report.blocks[4::2], envs):
+        assert heading.text == env_id
+        (runset,) = grid.runsets
+        assert runset.filters == f"Config(\"logger.group\") == 'exp' and Config(\"env.id\") == '{env_id}'"
+        assert runset.groupby == ["objective.name"]
+        assert [p.y for p in grid.panels] == [["episode/return"], ["diagnostics/kl"], ["diagnostics/clip_fraction"],
+                                              ["diagnostics/beta"]]
+    run_file = next(tmp_path.glob("*/wandb/offline-run-*/run-*.wandb"))
+    run = next(r.run for r in read_records(run_file) if r.WhichOneof("record_type") == "run")
+    config = {item.key: value(item) for item in run.config.update}
+    assert config["objective"]["name"] in ("clip0.2", "none") and config["logger"]["group"] == "exp"
+    assert config["env"]["id"] in envs
