@@ -118,7 +118,7 @@ def _train_active(members: list[TrainSettings], run_dirs: list[Path], existing: 
         for record in records:
             record.close()
         for k, (mirror, status) in enumerate(zip(mirrors, statuses)):
-            mirror.finish(status, None if trainer is None else trainer.summary(k))
+            mirror.finish(status, None if trainer is None else trainer.summary(k), Path(run_dirs[k]) / "policy.pt")
         if previous_handler is not None:
             signal.signal(signal.SIGTERM, previous_handler)
     return statuses

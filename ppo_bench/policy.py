@@ -52,10 +52,11 @@ class SavedPolicy:
         return cls(**torch.load(path, weights_only=False))
 
 
-def evaluate(policy: SavedPolicy, episodes: int, seed: int) -> list[tuple[float, int]]:
+def evaluate(policy: SavedPolicy, episodes: int, seed: int, frames: list[np.ndarray] | None = None
+             ) -> list[tuple[float, int]]:
     """Runs `episodes` deterministic episodes (episode i reset with seed + i), sending actions as training did;
-    returns (return, length) of each."""
-    env = gym.make(policy.env_id)
+    returns (return, length) of each. With `frames`, the first episode's rendered RGB frames are appended to it."""
+    env = gym.make(policy.env_id, **({"render_mode": "rgb_array"} if frames is not None else {}))
     low, high = env.action_space.low, env.action_space.high
     results = []
     try:
@@ -63,6 +64,8 @@ def evaluate(policy: SavedPolicy, episodes: int, seed: int) -> list[tuple[float,
             obs, _ = env.reset(seed=seed + episode)
             total, length, done = 0.0, 0, False
             while not done:
+                if frames is not None and episode == 0:
+                    frames.append(env.render())
                 action = policy.act(np.asarray(obs)[None])[0]
                 if policy.clip_actions:
                     action = np.clip(action, low, high)

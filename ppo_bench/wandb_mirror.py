@@ -121,14 +121,22 @@ class WandbMirror:
         except Exception as error:  # noqa: BLE001
             self._fail(error)
 
-    def finish(self, status: str, summary: dict[str, Any] | None = None) -> None:
-        """Ends the wandb run with the run's status and summary figures (score, episodes, global_step)."""
+    def finish(self, status: str, summary: dict[str, Any] | None = None, policy: Path | None = None) -> None:
+        """Ends the wandb run with the run's status and summary figures (score, episodes, global_step); a saved
+        policy (policy.pt with its normaliser) goes with it as the artifact policy-<run id> (type model), which
+        `python -m ppo_bench.replay ENTITY/PROJECT/policy-<run id>:latest` replays."""
         if self.run is None:
             return
         try:
             for key, value in (summary or {}).items():
                 self.run.summary[key] = value
             self.run.summary["status"] = status
+            if policy is not None and Path(policy).exists():
+                import wandb
+
+                artifact = wandb.Artifact(f"policy-{self.run_id}", type="model", metadata=dict(summary or {}))
+                artifact.add_file(str(policy))
+                self.run.log_artifact(artifact)
             self.run.finish(exit_code=0 if status == "finished" else 1)
         except Exception as error:  # noqa: BLE001
             self._fail(error)
