@@ -51,9 +51,15 @@ def _grid(n_panels: int, ncols: int = 4, size: tuple[float, float] = (3.6, 2.8))
     return fig, axes
 
 
+LEGEND_ENTRY_INCHES = 2.6
+"""Width one legend entry needs (a line and a title like 'Adaptive KL, d_targ = 0.003')."""
+
+
 def _legend(fig: Figure, colors: dict[str, tuple], titles: dict[str, str]) -> None:
+    """Every setting's entry below the panels, in as many columns as the figure's width holds (never cut)."""
     handles = [Line2D([], [], color=c, label=titles.get(o, o)) for o, c in colors.items()]
-    fig.legend(handles=handles, loc="outside lower center", ncols=min(4, len(handles)), frameon=False)
+    fits = max(1, int(fig.get_figwidth() // LEGEND_ENTRY_INCHES))
+    fig.legend(handles=handles, loc="outside lower center", ncols=min(fits, len(handles)), frameon=False)
 
 
 def save_figure(fig: Figure, stem: str | Path) -> list[Path]:
@@ -200,11 +206,18 @@ def aggregate_figure(scores: pd.DataFrame, reference: str = "clip0.2", reps: int
         ax.set_yticks(y, [titles.get(n, n) for n in names])
         ax.set_xlabel(xlabel)
 
+    seeds = min(len(x) for d in data.values() for x in d.values()) if data else 0  # fewest runs of a setting, task
     intervals(ax_iqm, order, [aggregate.bootstrap(aggregate.iqm_of, data[o], reps=reps, seed=seed) for o in order],
               "IQM of normalised score")
-    ax_iqm.set_title("IQM (95% stratified bootstrap CI)")
+    ax_iqm.set_title("IQM (95% stratified bootstrap CI)" if seeds >= 2 else
+                     "IQM (no interval: one seed on some task)")
     others = [o for o in order if o != reference]
-    if reference in data and others:
+    if seeds < 2:
+        ax_poi.text(0.5, 0.5, "n/a: needs at least 2 seeds\nof every setting on every task", ha="center",
+                    va="center", transform=ax_poi.transAxes)
+        ax_poi.set_xticks([])
+        ax_poi.set_yticks([])
+    elif reference in data and others:
         stats = [aggregate.bootstrap(aggregate.probability_of_improvement, data[o], data[reference], reps=reps,
                                      seed=seed) for o in others]
         intervals(ax_poi, others, stats, f"P(setting > {titles.get(reference, reference)})")

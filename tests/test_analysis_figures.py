@@ -105,3 +105,28 @@ def test_a_setting_has_one_colour_in_every_report():
     assert alone["clip0.2"] == with_others["clip0.2"]
     assert setting_colors(["my_setting"])["my_setting"] == with_others["my_setting"]
     assert len({with_others[o] for o in ("none", "clip0.1", "clip0.2", "kl_fixed1")}) == 4
+
+
+def test_one_task_one_seed_four_settings_keeps_every_legend_entry_and_says_what_is_not_shown(tmp_path):
+    """The demo's shape: the legend of a one-panel figure lists all four settings inside the figure, the probability
+    of improvement says n/a instead of drawing zero-width intervals, and the IQM panel says it has no interval."""
+    settings = {"none": dict(clip_eps=None, kl_beta=0.0), "clip0.2": dict(clip_eps=0.2, kl_beta=0.0),
+                "kl_adaptive0.01": dict(clip_eps=None, kl_beta=1.0, kl_target=0.01),
+                "kl_fixed1": dict(clip_eps=None, kl_beta=1.0)}
+    for k, (name, objective) in enumerate(settings.items()):
+        write_run_folder(tmp_path / name, env="TaskA-v5", seed=1, total_timesteps=4000, rollout_steps=1000,
+                         **objective, episodes=[(s, 10.0 * k, 100) for s in range(100, 4001, 100)])
+    frames = load_runs(tmp_path)
+    fig = figures.learning_curves(frames.runs, frames.episodes, points=8, n_boot=20)
+    fig.canvas.draw()  # matplotlib.figure.Figure gets an Agg canvas on savefig/draw
+    legend = fig.legends[0]
+    assert len(legend.get_texts()) == 4
+    box, figure_box = legend.get_window_extent(), fig.bbox
+    assert box.x0 >= figure_box.x0 - 1 and box.x1 <= figure_box.x1 + 1, (box, figure_box)
+    scores = pd.DataFrame({"env": ["A"] * 4, "objective": list(settings),
+                           "title": ["No clipping or penalty", "Clipping, ε = 0.2", "Adaptive KL, d_targ = 0.01",
+                                     "Fixed KL, β = 1"], "normalised": [0.1, 0.9, 1.0, 0.8]})
+    ax_iqm, ax_poi, _ = figures.aggregate_figure(scores, reps=20).axes
+    assert "no interval" in ax_iqm.get_title()
+    assert [t.get_text() for t in ax_poi.texts] == ["n/a: needs at least 2 seeds\nof every setting on every task"]
+    assert not ax_poi.get_lines()
