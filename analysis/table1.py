@@ -34,9 +34,9 @@ import pandas as pd
 
 from analysis.paper_values import paper_order, paper_score
 from analysis.runs import not_scored
-from ppo_bench.tasks import TASKS
+from ppo_bench.tasks import RANDOM_BASELINES, TASKS
 
-RANDOM_BASELINE_DIR = Path(__file__).resolve().parent.parent / "results" / "baselines" / "random"
+RANDOM_BASELINE_DIR = RANDOM_BASELINES
 BASELINES = ("random", "untrained")
 BESTS = ("setting_mean", "single_run")
 

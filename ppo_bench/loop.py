@@ -24,6 +24,7 @@ from ppo_bench.population import MemberSettings, Population
 from ppo_bench.record import RunRecord
 from ppo_bench.rollout import Batch, collect, explained_variance
 from ppo_bench.settings import MEMBER_DETAILS, ConfigError, TrainSettings, settings_to_dict
+from ppo_bench.tasks import normalised_score
 from ppo_bench.update import Diagnostics, update
 from ppo_bench.wandb_mirror import WandbMirror
 
@@ -176,10 +177,12 @@ class _Trainer:
 
     def summary(self, k: int) -> dict[str, float | int | None]:
         """Member k's figures for the wandb summary: its score as Table 1 scores a run (mean return of the last
-        SCORE_EPISODES training episodes), how many episodes that mean covers, and the env steps reached."""
+        SCORE_EPISODES training episodes), that score normalised (ppo_bench.tasks.normalised_score), how many
+        episodes the mean covers, and the env steps reached."""
         returns = self.pop.recent_returns[k]
-        return {"score": float(np.mean(returns)) if returns else None, "score_episodes": len(returns),
-                "global_step": self.records[k].global_step}
+        score = float(np.mean(returns)) if returns else None
+        return {"score": score, "normalised_score": normalised_score(self.s.env.id, score),
+                "score_episodes": len(returns), "global_step": self.records[k].global_step}
 
     def save_first_update(self, batch: Batch, advantages: torch.Tensor, before: dict[str, list[torch.Tensor]],
                           after: dict[str, list[torch.Tensor]]) -> None:

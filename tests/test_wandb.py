@@ -74,6 +74,9 @@ def test_summary_ranks_the_run_by_its_table1_score(offline_run):
     assert summary["global_step"] == status["global_step"] == 1024
     assert summary["score_episodes"] == min(100, len(episodes))
     assert summary["score"] == pytest.approx(episodes["return"].tail(100).mean())
+    random = json.loads((ROOT / "results" / "baselines" / "random" / "InvertedPendulum-v5.json").read_text())["mean"]
+    reference = 809.43  # openai/baselines ppo2 on InvertedPendulum at 1M steps
+    assert summary["normalised_score"] == pytest.approx((summary["score"] - random) / (reference - random))
 
 
 def test_the_history_converts_back_to_the_run_folders_metrics(offline_run):
