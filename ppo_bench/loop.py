@@ -26,7 +26,7 @@ from ppo_bench.rollout import Batch, collect, explained_variance
 from ppo_bench.settings import MEMBER_DETAILS, ConfigError, TrainSettings, settings_to_dict
 from ppo_bench.tasks import normalised_score
 from ppo_bench.update import Diagnostics, update
-from ppo_bench.wandb_mirror import WandbMirror
+from ppo_bench.wandb_mirror import WandbMirror, run_tags
 
 
 def run_name(settings: TrainSettings) -> str:
@@ -100,10 +100,10 @@ def _train_active(members: list[TrainSettings], run_dirs: list[Path], existing: 
     trainer = None
     previous_handler = signal.signal(signal.SIGTERM, _raise_terminated) if _main_thread() else None
     try:
-        mirrors = [WandbMirror(m.logger, d, run_name(m), m.logger.group or group or Path(d).name,
-                               [m.env.id, m.objective.name, *m.logger.tags], settings_to_dict(m),
+        experiments = [m.logger.group or group or Path(d).name for m, d in zip(members, run_dirs)]
+        mirrors = [WandbMirror(m.logger, d, run_name(m), experiment, run_tags(m, experiment), settings_to_dict(m),
                                run_id=c and c["wandb_id"], job_type=m.objective.name)
-                   for m, d, c in zip(members, run_dirs, checkpoints)]
+                   for m, d, c, experiment in zip(members, run_dirs, checkpoints, experiments)]
         for record, c in zip(records, checkpoints):  # the wall time of a run leaves out waiting for wandb
             record.restart_clock(c["wall_time"] if c else 0.0)
         trainer = _Trainer(members, records, mirrors, statuses, checkpoints)

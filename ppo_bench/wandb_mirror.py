@@ -23,7 +23,9 @@ import warnings
 from pathlib import Path
 from typing import Any
 
-from ppo_bench.settings import LoggerSettings
+import yaml
+
+from ppo_bench.settings import DetailSettings, LoggerSettings, TrainSettings
 
 INIT_TIMEOUT_S = 10.0
 """Seconds wandb.init may take online before the run falls back to offline logging."""
@@ -141,3 +143,23 @@ class WandbMirror:
         except Exception as error:  # noqa: BLE001
             self._fail(error)
         self.run = None
+
+
+DETAIL_PRESETS = Path(__file__).resolve().parent.parent / "conf" / "details"
+
+
+@functools.lru_cache(maxsize=None)
+def _presets() -> dict[str, DetailSettings]:
+    return {path.stem: DetailSettings(**yaml.safe_load(path.read_text()))
+            for path in sorted(DETAIL_PRESETS.glob("*.yaml"))}
+
+
+def preset_name(details: DetailSettings) -> str:
+    """The name of the details preset these details equal (a tag to filter runs by), or 'custom-details'."""
+    return next((name for name, preset in _presets().items() if preset == details), "custom-details")
+
+
+def run_tags(settings: TrainSettings, experiment: str) -> list[str]:
+    """A run's wandb tags: env id, objective, details preset, experiment (its group), then logger.tags."""
+    return [settings.env.id, settings.objective.name, preset_name(settings.details), experiment,
+            *settings.logger.tags]

@@ -77,3 +77,11 @@ def test_the_two_releases_differ_exactly_where_the_history_says():
     july, august = dataclasses.asdict(preset("baselines_2017_07")), dataclasses.asdict(preset("baselines_2017_08"))
     changed = {k for k in july if july[k] != august[k]}
     assert changed == {"value_clip", "value_loss_coef", "lr_anneal", "clip_anneal", "adam_eps"}
+
+
+def test_a_runs_details_are_tagged_with_the_preset_they_equal():
+    from ppo_bench.wandb_mirror import preset_name
+
+    for name in RELEASES:
+        assert preset_name(DetailSettings(**RELEASES[name])) == name
+    assert preset_name(dataclasses.replace(DetailSettings(**RELEASES["modern"]), adam_eps=1e-3)) == "custom-details"

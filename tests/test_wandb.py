@@ -39,11 +39,12 @@ def offline_run(tmp_path_factory):
 
 
 def test_run_is_typed_grouped_and_tagged(offline_run):
+    """job_type is the setting; the group is the experiment; tags: env, objective, details preset, experiment."""
     _, records = offline_run
     run = next(r.run for r in records if r.WhichOneof("record_type") == "run")
     assert run.job_type == "kl_adaptive0.01"
     assert run.run_group == "exp-a"
-    assert {"InvertedPendulum-v5", "kl_adaptive0.01", "preset-x"} <= set(run.tags)
+    assert run.tags == ["InvertedPendulum-v5", "kl_adaptive0.01", "baselines_2017_07", "exp-a", "preset-x"]
 
 
 def history(records) -> pd.DataFrame:
