@@ -25,12 +25,13 @@ from ppo_bench.record import RunRecord
 from ppo_bench.rollout import Batch, collect, explained_variance
 from ppo_bench.settings import MEMBER_DETAILS, ConfigError, TrainSettings, settings_to_dict
 from ppo_bench.tasks import normalised_score
+from ppo_bench.trpo import trpo_update
 from ppo_bench.update import Diagnostics, update
 from ppo_bench.wandb_mirror import WandbMirror, run_tags
 
 
 def run_name(settings: TrainSettings) -> str:
-    return f"{settings.env.id}/{settings.objective.name}/s{settings.seed}"
+    return f"{settings.env.id}/{settings.name}/s{settings.seed}"
 
 
 def train(settings: TrainSettings, run_dir: Path, group: str | None = None) -> str:
@@ -102,7 +103,7 @@ def _train_active(members: list[TrainSettings], run_dirs: list[Path], existing: 
     try:
         experiments = [m.logger.group or group or Path(d).name for m, d in zip(members, run_dirs)]
         mirrors = [WandbMirror(m.logger, d, run_name(m), experiment, run_tags(m, experiment), settings_to_dict(m),
-                               run_id=c and c["wandb_id"], job_type=m.objective.name)
+                               run_id=c and c["wandb_id"], job_type=m.name)
                    for m, d, c, experiment in zip(members, run_dirs, checkpoints, experiments)]
         for record, c in zip(records, checkpoints):  # the wall time of a run leaves out waiting for wandb
             record.restart_clock(c["wall_time"] if c else 0.0)
@@ -154,7 +155,7 @@ class _Trainer:
         """One update of every live member; marks those that diverged; adapts β for the next update."""
         pop, s = self.pop, self.s
         before = policy_params(pop.net) if s.save_first_update and pop.updates == 0 else None
-        result = update(pop, self.per_member, batch, s, self.clip_eps)
+        result = (trpo_update if s.algo.name == "trpo" else update)(pop, self.per_member, batch, s, self.clip_eps)
         self.mark_diverged(result.non_finite_loss, "non-finite loss")
         if result.diagnostics is None:
             return None

@@ -11,6 +11,11 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from ppo_bench.details import MEMBER_DETAILS, DetailSettings
+
+__all__ = ["MEMBER_DETAILS", "AlgoSettings", "ConfigError", "DetailSettings", "EnvSettings", "LoggerSettings",
+           "ObjectiveSettings", "TrainSettings", "settings_from_dict", "settings_to_dict"]
+
 
 class ConfigError(ValueError):
     """Bad user input: the message is one line naming the field and what is allowed."""
@@ -50,6 +55,27 @@ class ObjectiveSettings:
 
 
 @dataclass(frozen=True)
+class AlgoSettings:
+    """Which algorithm updates the policy: PPO (the objective family, minibatch Adam) or TRPO (Schulman et al. 2015:
+    max L^CPI subject to E[KL(π_old || π)] ≤ δ, a natural-gradient step by conjugate gradient and a backtracking
+    line search); TRPO fits the value function by Adam (learning_rate, epochs, minibatch_size) and ignores
+    `objective`."""
+
+    name: str = "ppo"
+    """ppo or trpo."""
+    max_kl: float = 0.01
+    """TRPO: δ, the KL bound of each policy step."""
+    cg_iters: int = 10
+    """TRPO: conjugate-gradient iterations for the natural-gradient direction."""
+    cg_damping: float = 0.1
+    """TRPO: damping added to the Fisher-vector product (F + damping·I)."""
+    line_search_steps: int = 10
+    """TRPO: backtracking halvings of the step before giving up (then the policy stays)."""
+    kl_tolerance: float = 1.5
+    """TRPO: a step is accepted with KL ≤ kl_tolerance × max_kl and a surrogate improvement (1.5 in the 2017 code)."""
+
+
+@dataclass(frozen=True)
 class EnvSettings:
     """Which task, and how many copies of it each member steps."""
 
@@ -61,57 +87,6 @@ class EnvSettings:
     """Environment implementation: gymnasium (Python, in the training thread) or envpool (C++ threads)."""
     threads: int = 0
     """envpool worker threads (0: one per core); must stay 0 with gymnasium, which has none."""
-
-
-@dataclass(frozen=True)
-class DetailSettings:
-    """Implementation details that the literature shows matter. Presets (conf/details/): baselines_2017_07 and
-    baselines_2017_08 (the two states of the paper's released code, openai/baselines), modern (ppo2 / CleanRL).
-    The defaults here are baselines_2017_07, the default preset (tests/test_presets.py keeps the two equal)."""
-
-    obs_norm: bool = True
-    """Normalise observations by a running mean/std (frozen during evaluation)."""
-    obs_clip: float | None = 5.0
-    """Clip normalised observations to ±obs_clip; null for no clip."""
-    obs_var_floor: float | None = 1e-2
-    """Normalise by sqrt(max(var, floor)) (2017 code: 1e-2); null: by sqrt(var + 1e-8) (ppo2 / CleanRL)."""
-    obs_norm_order: str = "before"
-    """When a batch enters the running statistics: before (2017: then the batch is renormalised with them and the
-    optimisation, π_old included, sees that) or after (the batch keeps the normalisation it was collected with)."""
-    adv_norm: str = "batch"
-    """Advantage standardisation: batch (whole rollout), minibatch, or none."""
-    value_clip: str = "policy"
-    """Value-loss clipping: none, own (±value_clip_eps, the same for every objective), or policy (±the policy's ε,
-    annealed with it; unclipped for objectives without ε), as the July 2017 release."""
-    value_clip_eps: float = 0.2
-    """ε of value_clip=own (ppo2: 0.2)."""
-    value_loss_coef: float = 0.5
-    """Factor of the squared value error: 0.5 (July 2017, ppo2) or 1 (August 2017)."""
-    init: str = "normc"
-    """Weight init: normc (2017 code: unit-norm columns, policy head 0.01) or orthogonal (ppo2: √2, heads 0.01/1)."""
-    max_grad_norm: float | None = None
-    """Clip each member's gradient to this global norm; null for no clip."""
-    lr_anneal: bool = False
-    """Anneal the learning rate linearly to 0 over training."""
-    clip_anneal: bool = False
-    """Anneal the policy's ε linearly to 0 with the same multiplier as the learning rate (August 2017 release)."""
-    adam_eps: float = 1e-8
-    """Adam's epsilon (July 2017: 1e-8, TensorFlow's default; August 2017 and ppo2: 1e-5)."""
-    reward_scale: bool = False
-    """Divide rewards by the running std of the discounted return."""
-    reward_clip: float | None = None
-    """Clip (scaled) rewards to ±reward_clip; null for no clip."""
-    clip_actions: bool = False
-    """Clip actions to the action bounds before the environment sees them (ppo2); false sends the raw Gaussian sample
-    (2017 code): MuJoCo clamps the control either way, but the reward's control cost sees the action as sent."""
-    bootstrap_truncation: bool = False
-    """An episode cut by the time limit bootstraps from V(final observation); false treats it as terminal (2017)."""
-
-
-MEMBER_DETAILS = ("obs_var_floor", "obs_norm_order", "value_clip", "value_clip_eps", "value_loss_coef", "clip_anneal",
-                  "clip_actions", "bootstrap_truncation")
-"""The details that members of one fused population may set each for itself, like seed and objective; the others
-(one optimiser, one learning-rate schedule, one network layout, one reward pipeline) the population shares."""
 
 
 @dataclass(frozen=True)
@@ -138,6 +113,7 @@ class TrainSettings:
     env: EnvSettings = field(default_factory=EnvSettings)
     details: DetailSettings = field(default_factory=DetailSettings)
     logger: LoggerSettings = field(default_factory=LoggerSettings)
+    algo: AlgoSettings = field(default_factory=AlgoSettings)
     seed: int = 1
     """Seeds the environments, the network init, the action noise and the minibatch order."""
     total_timesteps: int = 1_000_000
@@ -172,6 +148,15 @@ class TrainSettings:
     """Save the first update's batch and policy weights before and after it as first_update.pt (Figure 2)."""
 
     @property
+    def name(self) -> str:
+        """The setting's label in tables and wandb: the objective's name for PPO, else the algorithm's."""
+        return self.objective.name if self.algo.name == "ppo" else self.algo.name
+
+    @property
+    def title(self) -> str:
+        return self.objective.title if self.algo.name == "ppo" else self.algo.name.upper()
+
+    @property
     def batch_size(self) -> int:
         return self.rollout_steps * self.env.num_envs
 
@@ -192,6 +177,7 @@ _ALLOWED = {
     "logger.mode": ("auto", "online", "offline", "disabled"),
     "env.backend": ("gymnasium", "envpool"),
     "progress": ("auto", "on", "off"),
+    "algo.name": ("ppo", "trpo"),
 }
 
 
@@ -204,7 +190,7 @@ def _build(cls, values: dict[str, Any], prefix: str):
     for key, value in values.items():
         f = names[key]
         nested = {ObjectiveSettings: "objective", EnvSettings: "env", DetailSettings: "details",
-                  LoggerSettings: "logger"}
+                  LoggerSettings: "logger", AlgoSettings: "algo"}
         sub = next((c for c, n in nested.items() if n == key and not prefix), None)
         if sub is not None:
             kwargs[key] = _build(sub, dict(value or {}), f"{key}.")
@@ -270,6 +256,11 @@ def _check(s: TrainSettings) -> None:
                          ("details.max_grad_norm", d.max_grad_norm), ("details.reward_clip", d.reward_clip)):
         if value is not None and not value > 0:
             raise ConfigError(f"{where}={value}: must be > 0, or null to turn it off")
+    a = s.algo
+    for where, value in (("algo.max_kl", a.max_kl), ("algo.cg_iters", a.cg_iters), ("algo.cg_damping", a.cg_damping),
+                         ("algo.line_search_steps", a.line_search_steps), ("algo.kl_tolerance", a.kl_tolerance)):
+        if not value > 0:
+            raise ConfigError(f"{where}={value}: must be > 0")
     if not d.adam_eps > 0:
         raise ConfigError(f"details.adam_eps={d.adam_eps}: must be > 0")
     positive = {"seed": s.seed + 1, "total_timesteps": s.total_timesteps, "rollout_steps": s.rollout_steps,
@@ -307,8 +298,8 @@ def settings_from_dict(values: dict[str, Any]) -> TrainSettings:
 def settings_to_dict(settings: TrainSettings) -> dict[str, Any]:
     """The plain-dict form written to the run folder and to wandb, with the derived labels added."""
     values = dataclasses.asdict(settings)
-    values["objective"]["name"] = settings.objective.name
-    values["objective"]["title"] = settings.objective.title
+    values["objective"]["name"] = settings.name
+    values["objective"]["title"] = settings.title
     values["hidden_sizes"] = list(settings.hidden_sizes)
     values["logger"]["tags"] = list(settings.logger.tags)
     return values

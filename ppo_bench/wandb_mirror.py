@@ -161,5 +161,5 @@ def preset_name(details: DetailSettings) -> str:
 
 def run_tags(settings: TrainSettings, experiment: str) -> list[str]:
     """A run's wandb tags: env id, objective, details preset, experiment (its group), then logger.tags."""
-    return [settings.env.id, settings.objective.name, preset_name(settings.details), experiment,
+    return [settings.env.id, settings.name, preset_name(settings.details), experiment,
             *settings.logger.tags]

@@ -130,10 +130,11 @@ def test_two_job_multirun_with_joblib_makes_two_run_folders_and_two_wandb_runs(t
 
 
 def test_dataclass_fields_all_have_a_doc():
-    source = (ROOT / "ppo_bench" / "settings.py").read_text()
-    for cls in ("ObjectiveSettings", "EnvSettings", "DetailSettings", "LoggerSettings", "TrainSettings"):
+    source = (ROOT / "ppo_bench" / "settings.py").read_text() + (ROOT / "ppo_bench" / "details.py").read_text()
+    for cls in ("ObjectiveSettings", "EnvSettings", "DetailSettings", "LoggerSettings", "AlgoSettings",
+                "TrainSettings"):
         for f in dataclasses.fields(getattr(settings_module, cls)):
-            if f.name in ("objective", "env", "details", "logger"):
+            if f.name in ("objective", "env", "details", "logger", "algo"):
                 continue
             line = next(i for i, text in enumerate(source.splitlines()) if text.strip().startswith(f"{f.name}:"))
             assert source.splitlines()[line + 1].strip().startswith('"""'), f"{cls}.{f.name} has no doc"
