@@ -18,7 +18,7 @@ from tqdm import tqdm
 from ppo_bench.checkpoint import checkpoint_step, common_checkpoints, existing_run, remove_checkpoint, save_checkpoint
 from ppo_bench.envs import env_seed, make_member_envs
 from ppo_bench.identity import population_identity
-from ppo_bench.objective import adapt_beta
+from ppo_bench.objective import adapt_beta, adapt_stepsize
 from ppo_bench.policy import SavedPolicy, evaluate
 from ppo_bench.population import MemberSettings, Population
 from ppo_bench.record import RunRecord
@@ -164,6 +164,8 @@ class _Trainer:
         pop.updates += 1
         self.mark_diverged(result.non_finite_after, "non-finite weights or KL")
         pop.beta = adapt_beta(pop.beta, result.diagnostics.kl, self.per_member.kl_target)  # for the next update
+        if s.algo.name == "pg":
+            pop.lr_scale = adapt_stepsize(pop.lr_scale, result.diagnostics.kl, s.algo.kl_target)
         return result.diagnostics
 
     def log_episodes(self, ended: list[tuple[int, float, int]]) -> None:
@@ -235,7 +237,7 @@ class _Trainer:
                 columns = {} if diagnostics is None else diagnostics.columns()
                 for k in np.nonzero(was_live)[0]:
                     row = {"iteration": iteration, "global_step": pop.global_step, "wall_time": wall,
-                           "sps": pop.global_step / wall, "learning_rate": learning_rate,
+                           "sps": pop.global_step / wall, "learning_rate": learning_rate * float(pop.lr_scale[k]),
                            "clip_eps": float(self.clip_eps[k]), "explained_variance": float(explained[k])}
                     row.update({name: float(value[k]) for name, value in columns.items()})
                     metrics = self.records[k].metrics

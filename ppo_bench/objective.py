@@ -77,6 +77,16 @@ def value_loss(values: Tensor, values_old: Tensor, returns: Tensor, clip_eps: Te
     return coef * squared.mean(1)
 
 
+def adapt_stepsize(scale: Tensor, kl: Tensor, kl_target: float) -> Tensor:
+    """Vanilla PG's adaptive Adam stepsize (the PPO paper's Figure 3 baseline: "the Adam stepsize is adjusted based on
+    the KL divergence ... using a rule similar to the one shown in Section 4"): section 4's thresholds with the
+    factor applied to the stepsize the other way round. [K] each.
+
+    d > d_targ × 1.5 -> stepsize / 2;  d < d_targ / 1.5 -> stepsize × 2;  otherwise unchanged.
+    """
+    return torch.where(kl > kl_target * 1.5, scale / 2, torch.where(kl < kl_target / 1.5, scale * 2, scale))
+
+
 def adapt_beta(beta: Tensor, kl: Tensor, kl_target: Tensor) -> Tensor:
     """The adaptive-β rule (paper section 4), once per policy update. [K] each; kl_target NaN keeps β fixed.
 

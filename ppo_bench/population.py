@@ -85,6 +85,7 @@ class Population:
         self.obs_stats = RunningMeanStd(self.K, (obs_dim,)) if d.obs_norm else None
         self.reward_scaler = RewardScaler(self.K, s.env.num_envs, s.gamma, d.reward_clip) if d.reward_scale else None
         self.beta = torch.tensor([m.objective.kl_beta for m in members])
+        self.lr_scale = torch.ones(self.K)  # each member's Adam stepsize as a multiple of learning_rate (algo=pg)
         self.live = np.ones(self.K, dtype=bool)  # False once a member diverged: it is no longer trained or logged
         self.global_step = 0
         self.updates = 0
@@ -109,8 +110,9 @@ class Population:
             "obs_stats": None if self.obs_stats is None else _member_slice(self.obs_stats.state(), k),
             "reward_scaler": None if self.reward_scaler is None else {
                 "returns": self.reward_scaler.returns[k].copy(), **_member_slice(self.reward_scaler.stats.state(), k)},
-            "beta": self.beta[k].item(), "generator": self.generators[k].get_state(),
-            "recent_returns": list(self.recent_returns[k]), "next_eval": self.next_eval}
+            "beta": self.beta[k].item(), "lr_scale": self.lr_scale[k].item(),
+            "generator": self.generators[k].get_state(), "recent_returns": list(self.recent_returns[k]),
+            "next_eval": self.next_eval}
 
     def load(self, checkpoints: list[dict[str, Any]]) -> None:
         """Stacks every member's checkpoint (all of one iteration) back into the population."""
@@ -134,6 +136,7 @@ class Population:
         if self.reward_scaler is not None:
             self.reward_scaler.returns = np.stack([c["reward_scaler"]["returns"] for c in checkpoints])
         self.beta = torch.tensor([c["beta"] for c in checkpoints], dtype=self.beta.dtype)
+        self.lr_scale = torch.tensor([c.get("lr_scale", 1.0) for c in checkpoints], dtype=self.lr_scale.dtype)
         for k, c in enumerate(checkpoints):
             self.generators[k].set_state(c["generator"])
             self.recent_returns[k].extend(c["recent_returns"])

@@ -62,7 +62,7 @@ class AlgoSettings:
     `objective`."""
 
     name: str = "ppo"
-    """ppo or trpo."""
+    """ppo, trpo, or pg (vanilla policy gradient with an adaptive Adam stepsize)."""
     max_kl: float = 0.01
     """TRPO: δ, the KL bound of each policy step."""
     cg_iters: int = 10
@@ -73,6 +73,8 @@ class AlgoSettings:
     """TRPO: backtracking halvings of the step before giving up (then the policy stays)."""
     kl_tolerance: float = 1.5
     """TRPO: a step is accepted with KL ≤ kl_tolerance × max_kl and a surrogate improvement (1.5 in the 2017 code)."""
+    kl_target: float = 0.01
+    """PG: the KL per update that the adaptive stepsize aims at (objective.adapt_stepsize)."""
 
 
 @dataclass(frozen=True)
@@ -154,7 +156,7 @@ class TrainSettings:
 
     @property
     def title(self) -> str:
-        return self.objective.title if self.algo.name == "ppo" else self.algo.name.upper()
+        return {"ppo": self.objective.title, "trpo": "TRPO", "pg": "Vanilla PG, adaptive stepsize"}[self.algo.name]
 
     @property
     def batch_size(self) -> int:
@@ -177,7 +179,7 @@ _ALLOWED = {
     "logger.mode": ("auto", "online", "offline", "disabled"),
     "env.backend": ("gymnasium", "envpool"),
     "progress": ("auto", "on", "off"),
-    "algo.name": ("ppo", "trpo"),
+    "algo.name": ("ppo", "trpo", "pg"),
 }
 
 
@@ -258,7 +260,8 @@ def _check(s: TrainSettings) -> None:
             raise ConfigError(f"{where}={value}: must be > 0, or null to turn it off")
     a = s.algo
     for where, value in (("algo.max_kl", a.max_kl), ("algo.cg_iters", a.cg_iters), ("algo.cg_damping", a.cg_damping),
-                         ("algo.line_search_steps", a.line_search_steps), ("algo.kl_tolerance", a.kl_tolerance)):
+                         ("algo.line_search_steps", a.line_search_steps), ("algo.kl_tolerance", a.kl_tolerance),
+                         ("algo.kl_target", a.kl_target)):
         if not value > 0:
             raise ConfigError(f"{where}={value}: must be > 0")
     if not d.adam_eps > 0:

@@ -51,6 +51,19 @@ def clip_member_grads(params: list[torch.Tensor], max_norm: float | None) -> tor
     return grad_norm
 
 
+def adam_step(pop: Population, params: list[torch.Tensor]) -> None:
+    """One Adam step; with per-member stepsizes (pop.lr_scale ≠ 1) each member's step is scaled, which is exactly
+    Adam with that member's stepsize (Adam's moments do not depend on the stepsize)."""
+    if bool((pop.lr_scale == 1).all()):
+        pop.optimizer.step()
+        return
+    before = [p.detach().clone() for p in params]
+    pop.optimizer.step()
+    with torch.no_grad():
+        for p, p0 in zip(params, before):
+            p.copy_(p0 + pop.lr_scale.view(-1, *[1] * (p.dim() - 1)) * (p - p0))
+
+
 def normalized_advantages(advantages: torch.Tensor) -> torch.Tensor:
     """Per member: (Â - mean) / (std + 1e-8) over the sample axis. [K, B] -> [K, B]."""
     return (advantages - advantages.mean(1, keepdim=True)) / (advantages.std(1, keepdim=True) + 1e-8)
@@ -102,7 +115,7 @@ def update(pop: Population, per_member: MemberSettings, batch: Batch, s: TrainSe
             pop.optimizer.zero_grad(set_to_none=False)
             torch.where(live, member_loss, 0.0).sum().backward()
             grad_norm = clip_member_grads(params, s.details.max_grad_norm)
-            pop.optimizer.step()
+            adam_step(pop, params)
             sums["policy_loss"] += policy.loss.detach()
             sums["value_loss"] += v_loss.detach()
             sums["grad_norm"] += grad_norm
