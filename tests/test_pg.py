@@ -1,10 +1,7 @@
 """Vanilla policy gradient with an adaptive stepsize (algo=pg), a Figure 3 baseline: the stepsize rule at its
 thresholds, a per-member stepsize that is exactly Adam with that stepsize, and a short run that learns."""
 
-import subprocess
-import sys
 
-import pandas as pd
 import pytest
 import torch
 
@@ -12,7 +9,8 @@ from ppo_bench.objective import adapt_stepsize
 from ppo_bench.population import Population
 from ppo_bench.update import adam_step
 from tests.conftest import with_
-from tests.test_cli import ROOT, composed
+from tests.test_cli import composed
+from tests.test_trpo import trained_on_inverted_pendulum
 
 
 def test_the_stepsize_rule_at_its_thresholds():
@@ -46,12 +44,7 @@ def test_algo_pg_is_one_full_batch_step_per_update():
 
 @pytest.mark.slow
 def test_pg_learns_inverted_pendulum_and_adapts_its_stepsize(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "ppo_bench.train", "algo=pg", "env=inverted_pendulum",
-                          "total_timesteps=102400", "progress=off", "logger.mode=disabled",
-                          f"hydra.run.dir={tmp_path / 'run'}"], cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, out.stderr[-2000:]
-    episodes = pd.read_csv(tmp_path / "run" / "episodes.csv")
-    metrics = pd.read_csv(tmp_path / "run" / "metrics.csv")
+    episodes, metrics = trained_on_inverted_pendulum(tmp_path / "run", "algo=pg", "total_timesteps=102400")
     start, end = episodes["return"].head(20).mean(), episodes["return"].tail(20).mean()
     assert end > 30 and end > 3 * start, (start, end)  # a sign error would not learn
     assert metrics["learning_rate"].nunique() > 2  # the stepsize moved with the KL

@@ -105,14 +105,18 @@ def test_algo_trpo_selects_the_releases_settings_and_a_bad_name_is_one_line():
     assert out.returncode != 0 and "algo.name='trpx': allowed values are ppo, trpo" in out.stderr
 
 
+def trained_on_inverted_pendulum(run_dir, *overrides) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Episodes and metrics of one run of the CLI on InvertedPendulum-v5 (wandb off)."""
+    out = subprocess.run([sys.executable, "-m", "ppo_bench.train", "env=inverted_pendulum", *overrides, "progress=off",
+                          "logger.mode=disabled", f"hydra.run.dir={run_dir}"], cwd=ROOT, capture_output=True,
+                         text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-2000:]
+    return pd.read_csv(run_dir / "episodes.csv"), pd.read_csv(run_dir / "metrics.csv")
+
+
 @pytest.mark.slow
 def test_trpo_learns_inverted_pendulum_within_its_trust_region(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "ppo_bench.train", "algo=trpo", "env=inverted_pendulum",
-                          "total_timesteps=40960", "progress=off", "logger.mode=disabled",
-                          f"hydra.run.dir={tmp_path / 'run'}"], cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert out.returncode == 0, out.stderr[-2000:]
-    episodes = pd.read_csv(tmp_path / "run" / "episodes.csv")
-    metrics = pd.read_csv(tmp_path / "run" / "metrics.csv")
+    episodes, metrics = trained_on_inverted_pendulum(tmp_path / "run", "algo=trpo", "total_timesteps=40960")
     assert episodes["return"].head(20).mean() < 100  # it starts near random
     assert episodes["return"].tail(20).mean() > 300  # and learns (a sign error would not)
     assert (metrics["kl"] <= 1.5 * 0.01 + 1e-6).all()  # every accepted step within the tolerance of the bound
