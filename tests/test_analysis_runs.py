@@ -151,3 +151,12 @@ def test_the_same_run_found_twice_is_scored_once(tmp_path):
     assert runs.loc["b_finished", "scored"] and runs.loc["c_other_seed", "scored"]
     assert runs.loc["a_running", "status"] == "duplicate" and not runs.loc["a_running", "scored"]
     assert runs.loc["a_running", "reason"].endswith("b_finished")
+
+
+def test_the_wandb_filter_asks_for_the_group_and_every_tag():
+    from analysis.report import wandb_filters
+
+    assert wandb_filters(None, []) == {}
+    assert wandb_filters("exp", []) == {"group": "exp"}
+    assert wandb_filters("exp", ["a", "b"]) == {"$and": [{"group": "exp"}, {"tags": {"$in": ["a"]}},
+                                                         {"tags": {"$in": ["b"]}}]}
