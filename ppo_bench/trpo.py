@@ -92,6 +92,7 @@ def trpo_update(pop: Population, per_member: MemberSettings, batch: Batch, s: Tr
                 clip_eps: Tensor) -> UpdateResult:
     """One TRPO policy step per live member, then `epochs` passes of minibatch Adam on the value loss."""
     K, net, a = pop.K, pop.net, s.algo
+    # the policy step sees the whole batch at once, so adv_norm=minibatch normalises over the batch as well
     advantages = batch.advantages if s.details.adv_norm == "none" else normalized_advantages(batch.advantages)
     params = policy_parameters(net)
     old_params = [p.detach().clone() for p in params]
