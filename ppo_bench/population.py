@@ -78,8 +78,7 @@ class Population:
         self.K = len(members)
         self.generators = [torch.Generator().manual_seed(m.seed) for m in members]
         self.net = ActorCritic(obs_dim, act_dim, s.hidden_sizes, s.details.init, self.generators)
-        self.optimizer = torch.optim.Adam(self.net.parameters(), lr=s.learning_rate, eps=s.details.adam_eps,
-                                          fused=True)
+        self.optimizer = make_optimizer(s, list(self.net.parameters()))
         d = s.details
         self.obs_clip = d.obs_clip
         self.obs_stats = RunningMeanStd(self.K, (obs_dim,)) if d.obs_norm else None
@@ -125,6 +124,8 @@ class Population:
         with torch.no_grad():
             for name, p in named.items():
                 p.copy_(torch.stack([c["params"][name] for c in checkpoints]))
+                if not first["adam"][name]:  # never stepped by the optimiser (TRPO's policy): no state
+                    continue
                 state = {key: torch.stack([c["adam"][name][key] for c in checkpoints])
                          for key, value in first["adam"][name].items() if value.dim()}
                 self.optimizer.state[p] = {"step": first["adam"][name]["step"].clone(), **state}
@@ -141,6 +142,17 @@ class Population:
             self.generators[k].set_state(c["generator"])
             self.recent_returns[k].extend(c["recent_returns"])
         self.global_step, self.next_eval, self.updates = first["global_step"], first["next_eval"], first["iteration"]
+
+
+RMSPROP_ALPHA, RMSPROP_EPS = 0.99, 1e-5
+"""A2C's RMSprop decay and epsilon, as the A2C of openai/baselines (a2c.py: alpha=0.99, epsilon=1e-5)."""
+
+
+def make_optimizer(s: TrainSettings, params: list[torch.Tensor]) -> torch.optim.Optimizer:
+    """One optimiser over every member's slice: its update is elementwise, so no member's step depends on another's."""
+    if s.algo.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=s.learning_rate, alpha=RMSPROP_ALPHA, eps=RMSPROP_EPS, foreach=True)
+    return torch.optim.Adam(params, lr=s.learning_rate, eps=s.details.adam_eps, fused=True)
 
 
 def _member_slice(state: dict[str, np.ndarray], k: int) -> dict[str, np.ndarray]:

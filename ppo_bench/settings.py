@@ -56,13 +56,19 @@ class ObjectiveSettings:
 
 @dataclass(frozen=True)
 class AlgoSettings:
-    """Which algorithm updates the policy: PPO (the objective family, minibatch Adam) or TRPO (Schulman et al. 2015:
+    """Which algorithm updates the policy: PPO (the objective family, minibatch Adam), TRPO (Schulman et al. 2015:
     max L^CPI subject to E[KL(π_old || π)] ≤ δ, a natural-gradient step by conjugate gradient and a backtracking
-    line search); TRPO fits the value function by Adam (learning_rate, epochs, minibatch_size) and ignores
-    `objective`."""
+    line search; the value function fitted by Adam with learning_rate, epochs, minibatch_size; `objective` ignored),
+    vanilla PG or A2C (both the loop's update with one step on L^PG per batch; conf/algo/)."""
 
     name: str = "ppo"
-    """ppo, trpo, or pg (vanilla policy gradient with an adaptive Adam stepsize)."""
+    """ppo, trpo, pg (vanilla policy gradient with an adaptive Adam stepsize) or a2c (synchronous advantage
+    actor-critic, Mnih et al. 2016)."""
+    optimizer: str = "adam"
+    """The optimiser of the loop's update: adam, or rmsprop (A2C; torch's RMSprop with α = 0.99, ε = 1e-5 as the
+    A2C of openai/baselines)."""
+    entropy_coef: float = 0.0
+    """c2 of the paper's eq. 9: the loss subtracts c2 × the policy's entropy (0 in Table 3's MuJoCo settings)."""
     max_kl: float = 0.01
     """TRPO: δ, the KL bound of each policy step."""
     cg_iters: int = 10
@@ -156,7 +162,8 @@ class TrainSettings:
 
     @property
     def title(self) -> str:
-        return {"ppo": self.objective.title, "trpo": "TRPO", "pg": "Vanilla PG, adaptive stepsize"}[self.algo.name]
+        return {"ppo": self.objective.title, "trpo": "TRPO", "pg": "Vanilla PG, adaptive stepsize",
+                "a2c": "A2C"}[self.algo.name]
 
     @property
     def batch_size(self) -> int:
@@ -179,7 +186,8 @@ _ALLOWED = {
     "logger.mode": ("auto", "online", "offline", "disabled"),
     "env.backend": ("gymnasium", "envpool"),
     "progress": ("auto", "on", "off"),
-    "algo.name": ("ppo", "trpo", "pg"),
+    "algo.name": ("ppo", "trpo", "pg", "a2c"),
+    "algo.optimizer": ("adam", "rmsprop"),
 }
 
 
@@ -264,6 +272,8 @@ def _check(s: TrainSettings) -> None:
                          ("algo.kl_target", a.kl_target)):
         if not value > 0:
             raise ConfigError(f"{where}={value}: must be > 0")
+    if not (a.entropy_coef >= 0 and math.isfinite(a.entropy_coef)):
+        raise ConfigError(f"algo.entropy_coef={a.entropy_coef}: must be a finite number >= 0 (0 turns it off)")
     if not d.adam_eps > 0:
         raise ConfigError(f"details.adam_eps={d.adam_eps}: must be > 0")
     positive = {"seed": s.seed + 1, "total_timesteps": s.total_timesteps, "rollout_steps": s.rollout_steps,

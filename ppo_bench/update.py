@@ -51,9 +51,9 @@ def clip_member_grads(params: list[torch.Tensor], max_norm: float | None) -> tor
     return grad_norm
 
 
-def adam_step(pop: Population, params: list[torch.Tensor]) -> None:
-    """One Adam step; with per-member stepsizes (pop.lr_scale ≠ 1) each member's step is scaled, which is exactly
-    Adam with that member's stepsize (Adam's moments do not depend on the stepsize)."""
+def optimizer_step(pop: Population, params: list[torch.Tensor]) -> None:
+    """One optimiser step; with per-member stepsizes (pop.lr_scale ≠ 1) each member's step is scaled, which is exactly
+    Adam (or RMSprop) with that member's stepsize (their moments do not depend on the stepsize)."""
     if bool((pop.lr_scale == 1).all()):
         pop.optimizer.step()
         return
@@ -104,7 +104,9 @@ def update(pop: Population, per_member: MemberSettings, batch: Batch, s: TrainSe
                                     gaussian_kl(mb["means"], old_log_std, mean, log_std), clip_eps, pop.beta)
             v_loss = value_loss(net.value(obs), mb["values"].squeeze(2), mb["returns"].squeeze(2), value_clip_eps,
                                 per_member.value_loss_coef)
-            member_loss = policy.loss + v_loss
+            member_loss = policy.loss + v_loss  # eq. 9's -(L^CLIP - c1 L^VF + c2 S) with c1 in v_loss
+            if s.algo.entropy_coef:
+                member_loss = member_loss - s.algo.entropy_coef * gaussian_entropy(log_std)
             finite = torch.isfinite(member_loss.detach())
             if not finite[live].all():
                 non_finite_loss |= ~finite.numpy() & live_now
@@ -115,7 +117,7 @@ def update(pop: Population, per_member: MemberSettings, batch: Batch, s: TrainSe
             pop.optimizer.zero_grad(set_to_none=False)
             torch.where(live, member_loss, 0.0).sum().backward()
             grad_norm = clip_member_grads(params, s.details.max_grad_norm)
-            adam_step(pop, params)
+            optimizer_step(pop, params)
             sums["policy_loss"] += policy.loss.detach()
             sums["value_loss"] += v_loss.detach()
             sums["grad_norm"] += grad_norm

@@ -7,7 +7,7 @@ import torch
 
 from ppo_bench.objective import adapt_stepsize
 from ppo_bench.population import Population
-from ppo_bench.update import adam_step
+from ppo_bench.update import optimizer_step
 from tests.conftest import with_
 from tests.test_cli import composed
 from tests.test_trpo import trained_on_inverted_pendulum
@@ -31,7 +31,7 @@ def test_a_members_stepsize_scale_is_adam_with_that_stepsize(tiny):
         grads = [torch.randn(p.shape, generator=generator) for p in params]
         for p, g, q in zip(params, grads, alone):
             p.grad, q.grad = g.clone(), g[1:2].clone()
-        adam_step(population, params)
+        optimizer_step(population, params)
         reference.step()
     for p, q in zip(params, alone):
         torch.testing.assert_close(p.detach()[1:2], q.detach(), rtol=1e-5, atol=1e-7)

@@ -15,7 +15,7 @@ from ppo_bench.checkpoint import existing_run
 from ppo_bench.loop import train
 from ppo_bench.settings import ConfigError
 from tests.conftest import with_
-from tests.test_cli import ROOT
+from tests.test_cli import ROOT, composed
 
 ARGS = ["env=hopper", "total_timesteps=8192", "rollout_steps=256", "epochs=4", "logger.mode=disabled",
         "details=modern", "eval_every=2048", "eval_episodes=2"]
@@ -75,11 +75,15 @@ def test_rerunning_a_finished_run_skips_it(uninterrupted):
     assert after == before
 
 
-def test_in_process_resume_after_a_failure(tiny, tmp_path, monkeypatch):
-    """A run that failed mid-way (here: an exception after iteration 2) resumes to an uninterrupted run's numbers."""
+@pytest.mark.parametrize("algo", ["ppo", "a2c", "pg", "trpo"])
+def test_in_process_resume_after_a_failure(tiny, tmp_path, monkeypatch, algo):
+    """A run that failed mid-way (here: an exception after iteration 2) resumes to an uninterrupted run's numbers;
+    for every algorithm (its optimiser state, PG's stepsize and TRPO's value fit are in the checkpoint)."""
     import ppo_bench.loop as loop
 
-    settings = with_(tiny, total_timesteps=1280)
+    settings = with_(tiny, total_timesteps=1280) if algo == "ppo" else \
+        composed(f"algo={algo}", "total_timesteps=1280", "rollout_steps=256" if algo != "a2c" else "rollout_steps=5",
+                 "minibatch_size=256" if algo == "pg" else "seed=1", "logger.mode=disabled", "progress=off")
     train(settings, tmp_path / "whole")
     real = loop._Trainer.save_checkpoints
     calls = {"n": 0}
