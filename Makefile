@@ -6,7 +6,7 @@ RUNS    ?= outputs/demo/*
 OUT     ?= outputs/report
 SEEDS   ?= 1,2,3
 
-.PHONY: setup demo test lint benchmark benchmark-population random-baseline table1-chunk table1-next table1-report table1-quick table1-quick-report noclip-ablation noclip-ablation-report figure2 report
+.PHONY: setup demo test lint benchmark benchmark-population random-baseline table1-chunk table1-next table1-report table1-quick table1-quick-report noclip-ablation noclip-ablation-report figure2 figure3-chunk figure3-next figure3-report report
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
@@ -54,6 +54,15 @@ noclip-ablation: setup ## no clipping vs clip 0.2 on HalfCheetah under each 2017
 
 noclip-ablation-report: setup  ## the ablation's table and figure again from its committed records
 	$(PY) -m experiments.noclip_ablation --regenerate
+
+figure3-chunk: setup   ## one chunk of Figure 3's baselines: make figure3-chunk TASK=hopper [SEEDS=1,2,3] -> results/figure3/records/
+	$(PY) -m experiments.figure3 --chunk $(TASK) --seeds $(SEEDS) $(ARGS)
+
+figure3-next: setup    ## the first Figure 3 chunk not yet committed
+	$(PY) -m experiments.figure3 --next $(ARGS)
+
+figure3-report: setup  ## Figure 3 and its final-returns table from the committed chunks (PPO from Table 1's) -> results/figure3/
+	$(PY) -m experiments.figure3 --report
 
 table1-quick: setup    ## reduced Table 1 (7 tasks × 6 settings × 2 seeds × 90k steps, ~30 min) -> results/table1_quick/
 	$(PY) -m experiments.table1_quick $(ARGS)

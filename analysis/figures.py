@@ -42,7 +42,7 @@ def setting_colors(objectives) -> dict[str, tuple]:
             for o in settings_order(objectives)}
 
 
-def _grid(n_panels: int, ncols: int = 4, size: tuple[float, float] = (3.6, 2.8)) -> tuple[Figure, list]:
+def panel_grid(n_panels: int, ncols: int = 4, size: tuple[float, float] = (3.6, 2.8)) -> tuple[Figure, list]:
     """A figure with exactly n_panels axes on a grid of at most ncols columns."""
     ncols = max(1, min(ncols, n_panels))
     nrows = math.ceil(n_panels / ncols)
@@ -55,7 +55,7 @@ LEGEND_ENTRY_INCHES = 2.6
 """Width one legend entry needs (a line and a title like 'Adaptive KL, d_targ = 0.003')."""
 
 
-def _legend(fig: Figure, colors: dict[str, tuple], titles: dict[str, str]) -> None:
+def setting_legend(fig: Figure, colors: dict[str, tuple], titles: dict[str, str]) -> None:
     """Every setting's entry below the panels, in as many columns as the figure's width holds (never cut)."""
     handles = [Line2D([], [], color=c, label=titles.get(o, o)) for o, c in colors.items()]
     fits = max(1, int(fig.get_figwidth() // LEGEND_ENTRY_INCHES))
@@ -137,7 +137,7 @@ def figure1(eps: float = 0.2) -> Figure:
 
 # -- learning curves -----------------------------------------------------------------------------------------------
 
-def _curves(data: pd.DataFrame, value: str, tasks: list[str], colors: dict, axes: list, n_boot: int, log: bool,
+def draw_curves(data: pd.DataFrame, value: str, tasks: list[str], colors: dict, axes: list, n_boot: int, log: bool,
             seed: int) -> None:
     """On each task's axis, per setting: one line (mean over runs at each grid step) and one band (95% bootstrap
     over runs, analysis.aggregate.mean_band). With log, values <= 0 are left out."""
@@ -174,11 +174,11 @@ def learning_curves(runs: pd.DataFrame, episodes: pd.DataFrame, points: int = 10
     tasks = sorted(runs["env"].dropna().unique())
     data = binned(episodes, runs, "return", points)
     colors = setting_colors(runs["objective"].dropna())
-    fig, axes = _grid(max(len(tasks), 1))
-    _curves(data, "return", tasks, colors, axes, n_boot, log=False, seed=seed)
+    fig, axes = panel_grid(max(len(tasks), 1))
+    draw_curves(data, "return", tasks, colors, axes, n_boot, log=False, seed=seed)
     for ax in axes:
         ax.set_ylabel("episode return")
-    _legend(fig, colors, dict(zip(runs["objective"], runs["title"])))
+    setting_legend(fig, colors, dict(zip(runs["objective"], runs["title"])))
     return fig
 
 
@@ -259,9 +259,9 @@ def diagnostics(runs: pd.DataFrame, metrics: pd.DataFrame, columns: tuple[str, .
     fig = Figure(figsize=(3.6 * n, 2.6 * len(columns) + 0.6), layout="constrained")
     for row, column in enumerate(columns):
         axes = [fig.add_subplot(len(columns), n, row * n + i + 1) for i in range(n)]
-        _curves(binned(metrics, runs, column, points), column, tasks, colors, axes, n_boot,
+        draw_curves(binned(metrics, runs, column, points), column, tasks, colors, axes, n_boot,
                 log=column in ("kl", "beta"), seed=seed)
         for ax in axes:
             ax.set_ylabel(column)
-    _legend(fig, colors, dict(zip(runs["objective"], runs["title"])))
+    setting_legend(fig, colors, dict(zip(runs["objective"], runs["title"])))
     return fig

@@ -38,3 +38,36 @@ def paper_order(objective: str) -> tuple[int, str]:
     """Sort key: the paper's row order first, then other settings by name."""
     names = list(TABLE1)
     return (names.index(objective), "") if objective in TABLE1 else (len(names), str(objective))
+
+
+FIGURE3_CITATION = ("Schulman et al. 2017, Figure 3 (learning curves, 7 MuJoCo -v1 tasks, 1M steps); final returns "
+                    "read off the figure by third parties, approximate")
+
+FIGURE3_SETTINGS: dict[str, str] = {  # setting name (TrainSettings.name) -> the paper's legend label, legend order
+    "a2c": "A2C",
+    "a2c_trust_region": "A2C + Trust Region",
+    "cem": "CEM",
+    "clip0.2": "PPO (Clip)",
+    "pg": "Vanilla PG, Adaptive",
+    "trpo": "TRPO",
+}
+
+FIGURE3_Y_RANGES: dict[str, tuple[float, float]] = {  # Gymnasium task name -> the y-axis of the paper's panel
+    "HalfCheetah": (-500, 2000),
+    "Hopper": (0, 2500),
+    "InvertedDoublePendulum": (0, 8000),
+    "InvertedPendulum": (0, 1000),
+    "Reacher": (-120, -20),
+    "Swimmer": (0, 120),
+    "Walker2d": (0, 3000),
+}
+
+FIGURE3_FINAL_RETURNS: dict[str, dict[str, float]] = {  # task -> setting -> final return read off Figure 3
+    "HalfCheetah": {"clip0.2": 1800, "trpo": 0, "a2c": 1000, "a2c_trust_region": 930},
+    "Hopper": {"clip0.2": 2330, "trpo": 2100, "a2c": 900, "a2c_trust_region": 1220},
+    "InvertedDoublePendulum": {"clip0.2": 8000, "trpo": 200, "a2c": 7100, "a2c_trust_region": 8100},
+    "InvertedPendulum": {"clip0.2": 1000, "trpo": 1000, "a2c": 1000, "a2c_trust_region": 1000},
+    "Reacher": {"clip0.2": -7, "trpo": -115, "a2c": -24, "a2c_trust_region": -27},
+    "Swimmer": {"clip0.2": 108, "trpo": 121, "a2c": 31, "a2c_trust_region": 36},
+    "Walker2d": {"clip0.2": 3460, "trpo": 1100, "a2c": 850, "a2c_trust_region": 700},
+}

@@ -28,16 +28,21 @@ def write_run_folder(run_dir: str | Path, env: str = "TaskA-v5", clip_eps: float
                      kl_target: float | None = None, seed: int = 1, status: str | None = "finished",
                      episodes: Sequence[tuple[int, float, int]] = (), metrics: Sequence[dict] = (),
                      total_timesteps: int = 10_000, rollout_steps: int = 2048, reason: str | None = None,
-                     write_config: bool = True) -> Path:
+                     write_config: bool = True, algo: str = "ppo") -> Path:
     """Writes one run folder. episodes: (global_step, return, length) rows; metrics: dicts of METRIC_COLUMNS values
-    (missing ones left empty). status=None writes no status.json (a folder caught before its first status)."""
+    (missing ones left empty). status=None writes no status.json (a folder caught before its first status).
+    algo other than ppo labels the run by its algorithm, as TrainSettings.name does."""
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     name, title = objective_labels(clip_eps, kl_beta, kl_target)
+    if algo != "ppo":
+        from ppo_bench.settings import AlgoSettings, TrainSettings
+
+        name, title = algo, TrainSettings(algo=AlgoSettings(name=algo)).title
     config = {"objective": {"clip_eps": clip_eps, "kl_beta": kl_beta, "kl_target": kl_target, "name": name,
                             "title": title},
               "env": {"id": env, "num_envs": 1, "backend": "gymnasium"},
-              "details": {"obs_norm": True}, "logger": {"mode": "disabled"},
+              "details": {"obs_norm": True}, "logger": {"mode": "disabled"}, "algo": {"name": algo},
               "seed": seed, "total_timesteps": total_timesteps, "rollout_steps": rollout_steps}
     if write_config:
         (run_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False, allow_unicode=True))

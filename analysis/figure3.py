@@ -1,0 +1,90 @@
+"""Figure 3 of the PPO paper: PPO (clip, ε = 0.2) against the baseline algorithms on the seven MuJoCo tasks, one
+panel per task on the paper's y-axis range, and the final returns beside the values read off the paper's figure.
+
+    figure3          one panel per task, one line per algorithm: mean training-episode return over seeds with a 95%
+                     bootstrap band (analysis.figures.learning_curves' rule), the paper's legend order, and the
+                     paper's y-range (dotted lines), widened only where our curves leave it
+    final_returns    per task and algorithm: the mean over seeds of each run's Table 1 score (mean return of its last
+                     100 training episodes), the seeds' range, and the paper's read-off where there is one
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+
+from analysis.figures import binned, draw_curves, panel_grid, setting_legend
+from analysis.paper_values import FIGURE3_FINAL_RETURNS, FIGURE3_SETTINGS, FIGURE3_Y_RANGES
+from analysis.table1 import run_scores
+
+FIGURE3_COLORS = dict(zip(FIGURE3_SETTINGS, sns.color_palette("colorblind", len(FIGURE3_SETTINGS))))
+
+
+def task_name(env_id: str) -> str:
+    """HalfCheetah-v5 -> HalfCheetah (the paper's panels name tasks without a version)."""
+    return env_id.rsplit("-v", 1)[0]
+
+
+def figure3_runs(runs: pd.DataFrame) -> pd.DataFrame:
+    """The runs Figure 3 draws: scored runs of its settings."""
+    return runs[runs["scored"] & runs["objective"].isin(FIGURE3_SETTINGS)]
+
+
+def figure3(runs: pd.DataFrame, episodes: pd.DataFrame, points: int = 100, n_boot: int = 1000,
+            seed: int = 0) -> Figure:
+    runs = figure3_runs(runs)
+    tasks = sorted(runs["env"].unique(), key=task_name)
+    colors = {o: c for o, c in FIGURE3_COLORS.items() if o in set(runs["objective"])}
+    fig, axes = panel_grid(max(len(tasks), 1))
+    draw_curves(binned(episodes, runs, "return", points), "return", tasks, colors, axes, n_boot, log=False, seed=seed)
+    for ax, env in zip(axes, tasks):
+        ax.set_title(env)
+        ax.set_ylabel("episode return")
+        if task_name(env) in FIGURE3_Y_RANGES:  # the paper's range, widened where our curves leave it
+            low, high = FIGURE3_Y_RANGES[task_name(env)]
+            drawn = [y for line in ax.get_lines() for y in line.get_ydata()]
+            margin = 0.05 * (high - low)
+            ax.set_ylim(min([low, *[y - margin for y in drawn if y < low]]),
+                        max([high, *[y + margin for y in drawn if y > high]]))
+            for y in (low, high):
+                ax.axhline(y, color="gray", linestyle=":", linewidth=0.8)
+    setting_legend(fig, colors, FIGURE3_SETTINGS)
+    return fig
+
+
+def final_returns(runs: pd.DataFrame, episodes: pd.DataFrame) -> pd.DataFrame:
+    """[task × setting rows] env, setting, label, seeds, mean, low, high (the seeds' range), paper (read-off or NaN)."""
+    scores = run_scores(figure3_runs(runs), episodes)
+    rows = []
+    for (env, setting), group in scores.groupby(["env", "objective"]):
+        paper = FIGURE3_FINAL_RETURNS.get(task_name(env), {}).get(setting)
+        rows.append({"env": env, "setting": setting, "label": FIGURE3_SETTINGS[setting], "seeds": len(group),
+                     "mean": group["raw"].mean(), "low": group["raw"].min(), "high": group["raw"].max(),
+                     "paper": float("nan") if paper is None else float(paper)})
+    order = list(FIGURE3_SETTINGS)
+    frame = pd.DataFrame(rows, columns=["env", "setting", "label", "seeds", "mean", "low", "high", "paper"])
+    return frame.sort_values(["env", "setting"], key=lambda c: c.map(order.index) if c.name == "setting" else c,
+                             ignore_index=True)
+
+
+def final_returns_markdown(table: pd.DataFrame) -> str:
+    """One row per task, one column per setting run or read off the paper: `mean [low, high] (paper ~x)`, the range
+    over seeds in brackets."""
+    read_off = {s for returns in FIGURE3_FINAL_RETURNS.values() for s in returns}
+    settings = [s for s in FIGURE3_SETTINGS if s in set(table["setting"]) | read_off]
+    lines = ["| task | " + " | ".join(FIGURE3_SETTINGS[s] for s in settings) + " |",
+             "|---|" + "---|" * len(settings)]
+    for env, rows in table.groupby("env", sort=False):
+        cells = []
+        for s in settings:
+            row = rows[rows["setting"] == s]
+            paper = FIGURE3_FINAL_RETURNS.get(task_name(env), {}).get(s)
+            if row.empty:
+                cell = "not run"
+            else:
+                r = row.iloc[0]
+                cell = f"{r['mean']:.0f} [{r['low']:.0f}, {r['high']:.0f}]" if r["seeds"] > 1 else f"{r['mean']:.0f}"
+            cells.append(cell + (f" (paper ~{paper:g})" if paper is not None else ""))
+        lines.append(f"| {env} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

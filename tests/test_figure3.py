@@ -1,0 +1,74 @@
+"""Figure 3 (analysis.figure3, experiments.figure3): the final-returns table on synthetic runs with known scores,
+the panels on the paper's y-ranges, and the report from committed chunks with PPO taken from Table 1's."""
+
+import json
+
+import pandas as pd
+import pytest
+
+from analysis.figure3 import figure3, final_returns, final_returns_markdown
+from analysis.runs import load_runs, scored
+from experiments import figure3 as f3
+from experiments import table1 as t1
+from experiments.table1_quick import archive_runs
+from tests.run_folders import write_run_folder
+
+
+def constant_runs(folder, env, levels, **setting):
+    """One run per seed whose 120 episodes all return levels[seed - 1] (so its Table 1 score is that level)."""
+    for seed, level in enumerate(levels, 1):
+        episodes = [(1000 * (i + 1), level, 1000) for i in range(120)]
+        write_run_folder(folder / f"{setting.get('algo', 'ppo')}_{setting.get('kl_beta', 0)}_{env}_{seed}", env=env,
+                         seed=seed, episodes=episodes, total_timesteps=120_000, **setting)
+
+
+@pytest.fixture
+def runs(tmp_path):
+    constant_runs(tmp_path / "f3", "HalfCheetah-v5", (10.0, 20.0, 30.0), clip_eps=None, algo="trpo")
+    constant_runs(tmp_path / "t1", "HalfCheetah-v5", (1500.0, 1600.0, 1700.0), clip_eps=0.2)
+    constant_runs(tmp_path / "t1", "HalfCheetah-v5", (900.0,), clip_eps=None, kl_beta=1.0)  # not in Figure 3
+    constant_runs(tmp_path / "f3", "Reacher-v5", (-6.0, -8.0), clip_eps=None, algo="a2c")
+    return tmp_path
+
+
+def test_final_returns_are_seed_means_of_table1_scores_beside_the_papers_read_offs(runs):
+    frames = scored(load_runs(runs / "f3", runs / "t1"))
+    table = final_returns(frames.runs, frames.episodes).set_index(["env", "setting"])
+    assert set(table.index) == {("HalfCheetah-v5", "trpo"), ("HalfCheetah-v5", "clip0.2"), ("Reacher-v5", "a2c")}
+    assert table.loc[("HalfCheetah-v5", "trpo"), ["seeds", "mean", "low", "high", "paper"]].tolist() == \
+        [3, 20.0, 10.0, 30.0, 0.0]
+    assert table.loc[("HalfCheetah-v5", "clip0.2"), ["mean", "paper"]].tolist() == [1600.0, 1800.0]
+    assert table.loc[("Reacher-v5", "a2c"), ["mean", "low", "high", "paper"]].tolist() == [-7.0, -8.0, -6.0, -24.0]
+    text = final_returns_markdown(final_returns(frames.runs, frames.episodes))
+    assert "| task | A2C | A2C + Trust Region | PPO (Clip) | TRPO |" in text
+    assert "| HalfCheetah-v5 | not run (paper ~1000) | not run (paper ~930) | 1600 [1500, 1700] (paper ~1800) | " \
+           "20 [10, 30] (paper ~0) |" in text
+
+
+def test_panels_keep_the_papers_y_range_and_widen_it_only_for_curves_outside(runs):
+    frames = scored(load_runs(runs / "f3", runs / "t1"))
+    fig = figure3(frames.runs, frames.episodes, points=10, n_boot=50)
+    axes = {ax.get_title(): ax for ax in fig.axes}
+    assert set(axes) == {"HalfCheetah-v5", "Reacher-v5"}
+    assert axes["HalfCheetah-v5"].get_ylim() == (-500, 2000)  # every curve inside: the paper's range
+    low, high = axes["Reacher-v5"].get_ylim()  # the paper's -120..-20 cannot show a mean return of -7
+    assert low == -120 and high == pytest.approx(-7 + 0.05 * 100)
+    assert len(axes["HalfCheetah-v5"].get_lines()) == 2 + 2  # PPO and TRPO, and the paper's range as two lines
+
+
+def test_the_report_draws_committed_chunks_with_ppo_from_table1(runs, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for module, source, chunk in ((f3, runs / "f3", "half_cheetah"), (t1, runs / "t1", "half_cheetah")):
+        monkeypatch.setattr(module, "RESULTS", tmp_path / "results" / module.__name__.split(".")[-1])
+        records = module.store().records
+        records.mkdir(parents=True)
+        archive_runs(source, records / f"{chunk}.tar.xz")
+        (records / f"{chunk}.json").write_text(json.dumps({"task": chunk, "seeds": [1, 2, 3], "runs": 1,
+                                                           "started": "-", "wall_min": 1.0, "git": "abc"}))
+    assert f3.report() == 0
+    out = tmp_path / "results" / "figure3"
+    assert {"figure3.png", "figure3.pdf", "final_returns.csv", "final_returns.md", "CHUNKS.md"} <= \
+        {p.name for p in out.iterdir()}
+    table = pd.read_csv(out / "final_returns.csv")
+    assert sorted(table["setting"]) == ["a2c", "clip0.2", "trpo"]  # kl_fixed1 of the Table 1 chunk left out
+    assert "Missing (task, seed): walker2d 1" in (out / "CHUNKS.md").read_text()
