@@ -6,7 +6,8 @@ Both learners run Table 3 settings (T = 2048, 10 epochs, minibatch 64, Adam 3e-4
 policy and value networks, clipping ε = 0.2, no entropy bonus) for the same number of steps, one after the other,
 each timed from its first env step to its last update (set-up excluded). SB3 runs twice: with torch's default
 threads (one per core, as a user runs it out of the box) and pinned to one thread (its best setting for 64-unit
-networks on a CPU); ppo-bench uses its default of one thread. Prints the three figures and the ratios.
+networks on a CPU); ppo-bench uses its default of one thread. Prints the three figures and the ratios, then the
+Figure 3 baselines' rates (TRPO, vanilla PG, A2C with their conf/algo/ settings) as time per env step against PPO's.
 """
 
 from __future__ import annotations
@@ -19,15 +20,16 @@ from pathlib import Path
 import torch
 
 
-def ppo_bench_sps(env_id: str, steps: int, steady: bool = False) -> float:
-    """steady: from the end of the first iteration to the end of the last (first-call warm-up excluded)."""
+def ppo_bench_sps(env_id: str, steps: int, steady: bool = False, algo: str = "ppo") -> float:
+    """steady: from the end of the first iteration to the end of the last (first-call warm-up excluded).
+    algo: conf/algo/<algo>.yaml's settings (ppo: Table 3's)."""
     import pandas as pd
 
     from ppo_bench.loop import train
-    from ppo_bench.settings import EnvSettings, LoggerSettings, TrainSettings
+    from ppo_bench.train import compose_settings
 
-    settings = TrainSettings(env=EnvSettings(id=env_id), logger=LoggerSettings(mode="disabled"), total_timesteps=steps,
-                             progress="off", save_policy=False)
+    settings = compose_settings(f"algo={algo}", f"env.id={env_id}", "logger.mode=disabled", f"total_timesteps={steps}",
+                                "progress=off", "save_policy=false")
     with tempfile.TemporaryDirectory() as folder:
         train(settings, Path(folder) / "run")
         wall = pd.read_csv(Path(folder) / "run" / "metrics.csv")["wall_time"].to_numpy()
@@ -81,6 +83,10 @@ def main() -> None:
     print(f"  (b)  ppo-bench, one run, 1 torch thread:               {ours:8.0f} env steps/s")
     print(f"  b / a  = {ours / sb3_default:.2f}")
     print(f"  b / a1 = {ours / sb3_one:.2f}")
+    for algo in ("trpo", "pg", "a2c"):  # the Figure 3 baselines, their conf/algo/ settings, one run each
+        theirs = ppo_bench_sps(args.env, args.steps, algo=algo)
+        print(f"  ppo-bench algo={algo}, one run: {theirs:8.0f} env steps/s   time per env step / PPO's (b) = "
+              f"{ours / theirs:.2f}")
 
 
 if __name__ == "__main__":

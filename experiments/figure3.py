@@ -1,8 +1,8 @@
-"""Figure 3 of the PPO paper in chunks: the baseline algorithms (TRPO, vanilla PG with adaptive stepsize, A2C)
+"""Figure 3 of the PPO paper in chunks: the baseline algorithms (TRPO, vanilla PG with adaptive stepsize, A2C, CEM)
 on the 7 tasks × seeds 1, 2, 3 × 1M env steps, against PPO (clip, ε = 0.2) from the full Table 1's records.
 
-    python -m experiments.figure3 --chunk hopper            # one task: 3 algorithms × 3 seeds (9 runs)
-    python -m experiments.figure3 --chunk hopper --seeds 1  # one task, one seed (3 runs)
+    python -m experiments.figure3 --chunk hopper            # one task: 4 algorithms × 3 seeds (12 runs)
+    python -m experiments.figure3 --chunk hopper --seeds 1  # one task, one seed (4 runs)
     python -m experiments.figure3 --next                    # the first chunk whose records are not committed yet
     python -m experiments.figure3 --report                  # the figure from whatever chunks are committed
     make figure3-chunk TASK=hopper / make figure3-next / make figure3-report
@@ -31,7 +31,7 @@ from experiments.chunks import ChunkStore, chunk_main, fused_command
 from experiments.sweep import TASKS
 
 RESULTS = Path("results/figure3")
-ALGORITHMS = ("trpo", "pg", "a2c")
+ALGORITHMS = ("trpo", "pg", "a2c", "cem")
 
 
 def train_command(task: str, seeds: tuple[int, ...], out: Path, jobs: int, extra: list[str]) -> list[str]:
@@ -68,7 +68,7 @@ def report() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return chunk_main(argv, "Figure 3 of the PPO paper in chunks (7 tasks × TRPO, PG, A2C × 3 seeds × 1M steps; PPO "
+    return chunk_main(argv, "Figure 3 of the PPO paper in chunks (7 tasks × TRPO, PG, A2C, CEM × 3 seeds × 1M steps; PPO "
                       "from the Table 1 chunks)", TASKS, store(), train_command, report, len(ALGORITHMS))
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from ppo_bench.cem import CemTrainer
 from ppo_bench.checkpoint import checkpoint_step, common_checkpoints, existing_run, remove_checkpoint, save_checkpoint
 from ppo_bench.envs import env_seed, make_member_envs
 from ppo_bench.identity import population_identity
@@ -58,7 +59,10 @@ def train_population(members: list[TrainSettings], run_dirs: list[Path], group: 
     _check_population(members)
     statuses = [existing_run(d, m) for m, d in zip(members, run_dirs)]
     active = [k for k, status in enumerate(statuses) if status not in ("finished", "diverged")]
-    if active:
+    if active and members[0].algo.name == "cem":  # a CEM run is a population of samples already: one at a time
+        for k in active:
+            statuses[k] = _train_active([members[k]], [run_dirs[k]], [statuses[k] is not None], group, 1)[0]
+    elif active:
         results = _train_active([members[k] for k in active], [run_dirs[k] for k in active],
                                 [statuses[k] is not None for k in active], group, len(members))
         for k, status in zip(active, results):
@@ -107,7 +111,8 @@ def _train_active(members: list[TrainSettings], run_dirs: list[Path], existing: 
                    for m, d, c, experiment in zip(members, run_dirs, checkpoints, experiments)]
         for record, c in zip(records, checkpoints):  # the wall time of a run leaves out waiting for wandb
             record.restart_clock(c["wall_time"] if c else 0.0)
-        trainer = _Trainer(members, records, mirrors, statuses, checkpoints)
+        trainer = (CemTrainer if members[0].algo.name == "cem" else _Trainer)(members, records, mirrors, statuses,
+                                                                               checkpoints)
         trainer.run()
     except BaseException as error:
         status, reason = _stop_reason(error)

@@ -59,16 +59,25 @@ class AlgoSettings:
     """Which algorithm updates the policy: PPO (the objective family, minibatch Adam), TRPO (Schulman et al. 2015:
     max L^CPI subject to E[KL(π_old || π)] ≤ δ, a natural-gradient step by conjugate gradient and a backtracking
     line search; the value function fitted by Adam with learning_rate, epochs, minibatch_size; `objective` ignored),
-    vanilla PG or A2C (both the loop's update with one step on L^PG per batch; conf/algo/)."""
+    vanilla PG or A2C (both the loop's update with one step on L^PG per batch), or CEM (ppo_bench.cem: gradient-free,
+    its samples are env.num_envs environments; conf/algo/)."""
 
     name: str = "ppo"
-    """ppo, trpo, pg (vanilla policy gradient with an adaptive Adam stepsize) or a2c (synchronous advantage
-    actor-critic, Mnih et al. 2016)."""
+    """ppo, trpo, pg (vanilla policy gradient with an adaptive Adam stepsize), a2c (synchronous advantage
+    actor-critic, Mnih et al. 2016) or cem (the noisy cross-entropy method, Szita & Lörincz 2006)."""
     optimizer: str = "adam"
     """The optimiser of the loop's update: adam, or rmsprop (A2C; torch's RMSprop with α = 0.99, ε = 1e-5 as the
     A2C of openai/baselines)."""
     entropy_coef: float = 0.0
     """c2 of the paper's eq. 9: the loss subtracts c2 × the policy's entropy (0 in Table 3's MuJoCo settings)."""
+    cem_elite_frac: float = 0.05
+    """CEM: the fraction of each generation's samples that μ and σ are refitted to (rllab: best_frac 0.05)."""
+    cem_init_std: float = 1.0
+    """CEM: σ of the first generation around the initialised policy's parameters (rllab: init_std 1)."""
+    cem_extra_std: float = 1.0
+    """CEM: the noisy CEM's extra sampling std, decayed linearly to 0 (rllab: extra_std 1)."""
+    cem_extra_decay: float = 100.0
+    """CEM: generations over which the extra std decays (rllab: extra_decay_time 100)."""
     max_kl: float = 0.01
     """TRPO: δ, the KL bound of each policy step."""
     cg_iters: int = 10
@@ -163,7 +172,7 @@ class TrainSettings:
     @property
     def title(self) -> str:
         return {"ppo": self.objective.title, "trpo": "TRPO", "pg": "Vanilla PG, adaptive stepsize",
-                "a2c": "A2C"}[self.algo.name]
+                "a2c": "A2C", "cem": "CEM"}[self.algo.name]
 
     @property
     def batch_size(self) -> int:
@@ -186,7 +195,7 @@ _ALLOWED = {
     "logger.mode": ("auto", "online", "offline", "disabled"),
     "env.backend": ("gymnasium", "envpool"),
     "progress": ("auto", "on", "off"),
-    "algo.name": ("ppo", "trpo", "pg", "a2c"),
+    "algo.name": ("ppo", "trpo", "pg", "a2c", "cem"),
     "algo.optimizer": ("adam", "rmsprop"),
 }
 
@@ -269,9 +278,17 @@ def _check(s: TrainSettings) -> None:
     a = s.algo
     for where, value in (("algo.max_kl", a.max_kl), ("algo.cg_iters", a.cg_iters), ("algo.cg_damping", a.cg_damping),
                          ("algo.line_search_steps", a.line_search_steps), ("algo.kl_tolerance", a.kl_tolerance),
-                         ("algo.kl_target", a.kl_target)):
+                         ("algo.kl_target", a.kl_target), ("algo.cem_init_std", a.cem_init_std),
+                         ("algo.cem_extra_decay", a.cem_extra_decay)):
         if not value > 0:
             raise ConfigError(f"{where}={value}: must be > 0")
+    if not 0 < a.cem_elite_frac <= 1:
+        raise ConfigError(f"algo.cem_elite_frac={a.cem_elite_frac}: must be in (0, 1]")
+    if not a.cem_extra_std >= 0:
+        raise ConfigError(f"algo.cem_extra_std={a.cem_extra_std}: must be >= 0")
+    if a.name == "cem" and s.eval_every:
+        raise ConfigError(f"eval_every={s.eval_every}: algo=cem has no evaluation apart from its own episodes; "
+                          "set eval_every=0")
     if not (a.entropy_coef >= 0 and math.isfinite(a.entropy_coef)):
         raise ConfigError(f"algo.entropy_coef={a.entropy_coef}: must be a finite number >= 0 (0 turns it off)")
     if not d.adam_eps > 0:

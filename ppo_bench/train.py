@@ -42,6 +42,14 @@ def to_settings(cfg: DictConfig) -> TrainSettings:
     return settings
 
 
+def compose_settings(*overrides: str) -> TrainSettings:
+    """The checked settings of one run of `python -m ppo_bench.train <overrides>`, without running it."""
+    from hydra import compose
+
+    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
+        return to_settings(compose("config", overrides=list(overrides)))
+
+
 def _options(group: str) -> list[str]:
     return sorted(p.stem for p in (CONF_DIR / group).glob("*.yaml"))
 

@@ -9,12 +9,11 @@ from pathlib import Path
 
 import gymnasium as gym
 import pytest
-from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 import ppo_bench.settings as settings_module
 from ppo_bench.settings import DetailSettings, LoggerSettings, TrainSettings
-from ppo_bench.train import CONF_DIR, to_settings
+from ppo_bench.train import CONF_DIR, compose_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 OBJECTIVES = {"none": "none", "clip": "clip0.2", "kl_fixed": "kl_fixed1", "kl_adaptive": "kl_adaptive0.01",
@@ -26,8 +25,7 @@ ENVS = {"half_cheetah": "HalfCheetah-v5", "hopper": "Hopper-v5",
 
 
 def composed(*overrides):
-    with initialize_config_dir(config_dir=str(CONF_DIR), version_base="1.3"):
-        return to_settings(compose("config", overrides=list(overrides)))
+    return compose_settings(*overrides)
 
 
 def test_default_config_is_table3_and_the_paper_preset():
@@ -160,7 +158,6 @@ def test_python_m_ppo_bench_help_works_from_any_folder(tmp_path):
 def test_env_presets_are_the_task_registry():
     """conf/env/*.yaml are exactly ppo_bench.tasks.TASKS, each selecting its task's Gymnasium id."""
     from ppo_bench.tasks import TASKS
-    from ppo_bench.train import CONF_DIR
 
     assert sorted(p.stem for p in (Path(CONF_DIR) / "env").glob("*.yaml")) == sorted(t.name for t in TASKS)
     for task in TASKS:

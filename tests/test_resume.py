@@ -11,6 +11,7 @@ import time
 import pytest
 import torch
 
+from ppo_bench.cem import CemTrainer
 from ppo_bench.checkpoint import existing_run
 from ppo_bench.loop import train
 from ppo_bench.settings import ConfigError
@@ -75,7 +76,7 @@ def test_rerunning_a_finished_run_skips_it(uninterrupted):
     assert after == before
 
 
-@pytest.mark.parametrize("algo", ["ppo", "a2c", "pg", "trpo"])
+@pytest.mark.parametrize("algo", ["ppo", "a2c", "pg", "trpo", "cem"])
 def test_in_process_resume_after_a_failure(tiny, tmp_path, monkeypatch, algo):
     """A run that failed mid-way (here: an exception after iteration 2) resumes to an uninterrupted run's numbers;
     for every algorithm (its optimiser state, PG's stepsize and TRPO's value fit are in the checkpoint)."""
@@ -83,9 +84,11 @@ def test_in_process_resume_after_a_failure(tiny, tmp_path, monkeypatch, algo):
 
     settings = with_(tiny, total_timesteps=1280) if algo == "ppo" else \
         composed(f"algo={algo}", "total_timesteps=1280", "rollout_steps=256" if algo != "a2c" else "rollout_steps=5",
-                 "minibatch_size=256" if algo == "pg" else "seed=1", "logger.mode=disabled", "progress=off")
+                 "minibatch_size=256" if algo == "pg" else "seed=1", "env.num_envs=4" if algo == "cem" else "seed=1",
+                 "logger.mode=disabled", "progress=off")
     train(settings, tmp_path / "whole")
-    real = loop._Trainer.save_checkpoints
+    trainer = CemTrainer if algo == "cem" else loop._Trainer
+    real = trainer.save_checkpoints
     calls = {"n": 0}
 
     def crash_after_two(self, *args):
@@ -94,11 +97,11 @@ def test_in_process_resume_after_a_failure(tiny, tmp_path, monkeypatch, algo):
         if calls["n"] == 2:
             raise RuntimeError("node lost")
 
-    monkeypatch.setattr(loop._Trainer, "save_checkpoints", crash_after_two)
+    monkeypatch.setattr(trainer, "save_checkpoints", crash_after_two)
     with pytest.raises(RuntimeError):
         train(settings, tmp_path / "run")
     assert existing_run(tmp_path / "run", settings) == "failed"
-    monkeypatch.setattr(loop._Trainer, "save_checkpoints", real)
+    monkeypatch.setattr(trainer, "save_checkpoints", real)
     assert train(settings, tmp_path / "run") == "finished"
     assert comparable(tmp_path / "run") == comparable(tmp_path / "whole")
 
