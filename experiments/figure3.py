@@ -68,8 +68,8 @@ def report() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    return chunk_main(argv, "Figure 3 of the PPO paper in chunks (7 tasks × TRPO, PG, A2C, CEM × 3 seeds × 1M steps; PPO "
-                      "from the Table 1 chunks)", TASKS, store(), train_command, report, len(ALGORITHMS))
+    return chunk_main(argv, "Figure 3 of the PPO paper in chunks (7 tasks × TRPO, PG, A2C, CEM × 3 seeds × 1M "
+                      "steps; PPO from the Table 1 chunks)", TASKS, store(), train_command, report, len(ALGORITHMS))
 
 
 if __name__ == "__main__":

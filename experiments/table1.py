@@ -28,7 +28,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pandas as pd
+
 from analysis.paper_values import TABLE1
+from analysis.table1_text import agreement_text
 from experiments.chunks import ChunkStore, chunk_main, fused_command
 from experiments.sweep import TASKS
 
@@ -64,9 +67,56 @@ def report() -> int:
     return code
 
 
+def report_and_readme() -> int:
+    """--report: the report, then the README's Table 1 block from it."""
+    code = report()
+    if code == 0 and README.exists():
+        update_readme(README)
+    return code
+
+
+README = Path("README.md")
+BEGIN, END = "<!-- table1:begin (python -m experiments.table1 --report) -->", "<!-- table1:end -->"
+
+
+def _mean_std(mean: float, std: float) -> str:
+    digits = 0 if abs(mean) >= 100 else 1
+    return f"{mean:.{digits}f} (1 seed)" if pd.isna(std) else f"{mean:.{digits}f} ± {std:.{digits}f}"
+
+
+def readme_table() -> str:
+    """The README's Table 1 block from results/table1/'s CSVs: per-task returns (mean ± std over seeds), the
+    normalised score with its 95% interval beside the paper's, the random policy's returns, and the rank agreement."""
+    table = pd.read_csv(RESULTS / "table1.csv")
+    per_task = pd.read_csv(RESULTS / "table1_per_task.csv")
+    tasks = sorted(per_task["env"].unique())
+    n = int(table["n_tasks"].max())
+    header = ["setting", *[f"{t} return" for t in tasks], f"normalised, {n} tasks [95% CI]", "paper (7 tasks)"]
+    rows = []
+    for r in table.itertuples(index=False):
+        mine = per_task[per_task["objective"] == r.objective].set_index("env")
+        cells = [_mean_std(mine.loc[t, "mean"], mine.loc[t, "std"]) if t in mine.index else "" for t in tasks]
+        interval = "n/a" if pd.isna(r.ci_low) else f"[{r.ci_low:.2f}, {r.ci_high:.2f}]"
+        rows.append([r.title, *cells, f"{r.score:.2f} {interval}", f"{r.paper:.2f}"])
+    baselines = per_task.drop_duplicates("env").set_index("env")["baseline"]
+    rows.append(["random policy (0)", *[f"{baselines[t]:.1f}" for t in tasks], "", ""])
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines) + "\n\n" + agreement_text(table)
+
+
+def update_readme(path: Path) -> None:
+    """Replaces the README's block between BEGIN and END with readme_table()."""
+    text = path.read_text()
+    if BEGIN not in text or END not in text:
+        return
+    head, rest = text.split(BEGIN, 1)
+    path.write_text(head + BEGIN + "\n" + readme_table() + "\n" + END + rest.split(END, 1)[1])
+
+
 def main(argv: list[str] | None = None) -> int:
     return chunk_main(argv, "Table 1 of the PPO paper in chunks (7 tasks × 11 settings × 3 seeds × 1M steps)", TASKS,
-                      store(), train_command, report, len(TABLE1))
+                      store(), train_command, report_and_readme, len(TABLE1))
 
 
 if __name__ == "__main__":

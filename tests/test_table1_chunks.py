@@ -39,3 +39,24 @@ def test_report_from_committed_chunks_names_the_missing_ones(tmp_path, monkeypat
     chunks = (t1.RESULTS / "CHUNKS.md").read_text()
     assert "| half_cheetah | half_cheetah | 1, 2, 3 | 9 |" in chunks and "Missing (task, seed): walker2d 1" in chunks
     assert set(TABLE1) >= set(table.index)
+
+
+def test_the_readme_block_is_rebuilt_from_the_reports_csvs(tmp_path, monkeypatch):
+    """Per-task mean ± std over seeds (one seed: said so), the score with its interval beside the paper's, the random
+    policy's returns, and the rank line; only the text between the markers changes."""
+    monkeypatch.setattr(t1, "RESULTS", tmp_path)
+    pd.DataFrame({"objective": ["clip0.2", "none"], "title": ["Clipping, ε = 0.2", "No clipping or penalty"],
+                  "score": [1.0, -0.25], "ci_low": [0.9, float("nan")], "ci_high": [1.0, float("nan")],
+                  "paper": [0.82, -0.39], "n_tasks": [2, 2]}).to_csv(tmp_path / "table1.csv", index=False)
+    pd.DataFrame({"objective": ["clip0.2", "clip0.2", "none", "none"], "env": ["A-v5", "B-v5", "A-v5", "B-v5"],
+                  "mean": [1234.4, -5.04, 150.0, -7.26], "std": [56.6, 0.31, float("nan"), 1.0],
+                  "baseline": [-290.49, -43.3, -290.49, -43.3]}).to_csv(tmp_path / "table1_per_task.csv", index=False)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"intro\n{t1.BEGIN}\nold table\n{t1.END}\nafter\n")
+    t1.update_readme(readme)
+    text = readme.read_text()
+    assert text.startswith(f"intro\n{t1.BEGIN}\n| setting | A-v5 return | B-v5 return | normalised, 2 tasks [95% CI] |")
+    assert "| Clipping, ε = 0.2 | 1234 ± 57 | -5.0 ± 0.3 | 1.00 [0.90, 1.00] | 0.82 |" in text
+    assert "| No clipping or penalty | 150 (1 seed) | -7.3 ± 1.0 | -0.25 n/a | -0.39 |" in text
+    assert "| random policy (0) | -290.5 | -43.3 |  |  |" in text
+    assert "Rank agreement with the paper" in text and "old table" not in text and text.endswith(f"{t1.END}\nafter\n")
