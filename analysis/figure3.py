@@ -18,6 +18,8 @@ from analysis.figures import binned, draw_curves, panel_grid, setting_legend
 from analysis.paper_values import FIGURE3_FINAL_RETURNS, FIGURE3_SETTINGS, FIGURE3_Y_RANGES
 from analysis.table1 import run_scores
 
+FIGURE3_BASELINES = {"a2c", "a2c_trust_region", "cem", "pg", "trpo"}
+"""Figure 3's settings other than PPO: a report whose runs include one of them draws Figure 3 too."""
 FIGURE3_COLORS = dict(zip(FIGURE3_SETTINGS, sns.color_palette("colorblind", len(FIGURE3_SETTINGS))))
 
 

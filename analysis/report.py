@@ -21,6 +21,8 @@ from pathlib import Path
 import pandas as pd
 
 from analysis import figures
+from analysis.figure3 import FIGURE3_BASELINES, figure3, final_returns, final_returns_markdown
+from analysis.paper_values import FIGURE3_CITATION
 from analysis.runs import RunFrames, load_runs, scored
 from analysis.table1 import BASELINES, BESTS, MissingBaselineError, Table1, table1
 from analysis.table1_text import to_markdown, write_table1
@@ -108,6 +110,9 @@ def build_report(frames: RunFrames, out: str | Path, baseline: str = "random", b
         "aggregate": figures.aggregate_figure(result.scores, reference, reps=min(reps, 2000)),
         "diagnostics": figures.diagnostics(kept.runs, kept.metrics),
     }
+    baselines = sorted(set(kept.runs["objective"]) & FIGURE3_BASELINES)
+    if baselines:  # runs of Figure 3's baseline algorithms: the paper's Figure 3 and its final returns too
+        drawn["figure3"] = figure3(kept.runs, kept.episodes, points)
     saved = {name: figures.save_figure(fig, out / "figures" / name) for name, fig in drawn.items()}
 
     runs = frames.runs
@@ -123,6 +128,8 @@ def build_report(frames: RunFrames, out: str | Path, baseline: str = "random", b
         "aggregate": f"IQM, probability of improvement over {reference}, performance profiles of normalised scores "
                      "(stratified bootstrap 95% intervals).",
         "diagnostics": "KL[π_old, π_new] after each update, clip fraction, and β against env steps.",
+        "figure3": "Figure 3: PPO (clip ε = 0.2) and the baseline algorithms, mean over seeds with a 95% bootstrap "
+                   "band, on the paper's y-range (dotted; widened only where a curve leaves it).",
     }
     md = ["# ppo-bench report\n", f"Generated from {', '.join(sources or [])}.\n",
           f"**Runs:** {len(runs)} loaded; " + ", ".join(f"{k} {v}" for k, v in counts.items()) +
@@ -137,6 +144,10 @@ def build_report(frames: RunFrames, out: str | Path, baseline: str = "random", b
           _table(pd.DataFrame(list(constant.items()), columns=["key", "value"])),
           "\nVarying across runs (besides seed, objective, env):\n",
           _table(pd.DataFrame([(k, ", ".join(v)) for k, v in varying.items()], columns=["key", "values"])),
+          *([f"\n## Figure 3: final returns ({', '.join(baselines)} and PPO)\n",
+             "Mean over seeds of each run's score (mean return of its last 100 training episodes), the seeds' range "
+             f"in brackets, beside approximate read-offs of the paper's figure ({FIGURE3_CITATION}).\n",
+             final_returns_markdown(final_returns(kept.runs, kept.episodes)) + "\n"] if baselines else []),
           "\n## Figures\n"]
     for name in drawn:
         md.append(f"![{name}](figures/{name}.png)\n\n{captions[name]} ([PDF](figures/{name}.pdf))\n")

@@ -72,3 +72,14 @@ def test_the_report_draws_committed_chunks_with_ppo_from_table1(runs, tmp_path, 
     table = pd.read_csv(out / "final_returns.csv")
     assert sorted(table["setting"]) == ["a2c", "clip0.2", "trpo"]  # kl_fixed1 of the Table 1 chunk left out
     assert "Missing (task, seed): walker2d 1" in (out / "CHUNKS.md").read_text()
+
+
+def test_any_report_with_baseline_runs_draws_figure3_and_one_without_does_not(runs, tmp_path):
+    from analysis.report import build_report
+
+    with_baselines = build_report(load_runs(runs / "f3", runs / "t1"), tmp_path / "with", reps=200)
+    assert "figure3" in with_baselines.figures and (tmp_path / "with" / "figures" / "figure3.png").exists()
+    assert "## Figure 3: final returns (a2c, trpo and PPO)" in with_baselines.markdown
+    assert "20 [10, 30] (paper ~0)" in with_baselines.markdown
+    ppo_only = build_report(load_runs(runs / "t1"), tmp_path / "without", reps=200)
+    assert "figure3" not in ppo_only.figures and "Figure 3" not in ppo_only.markdown
