@@ -84,8 +84,10 @@ class CemTrainer:
         return params[:half], params[half:]
 
     def evaluate(self, samples: torch.Tensor) -> tuple[torch.Tensor, list[tuple[int, float, int]], int]:
-        """Each sample on its own environment until every one has finished an episode. Returns each sample's mean
-        return [N], the finished episodes (sample, return, length) in the order they ended, and the steps taken."""
+        """Each sample on its own environment until every one has finished an episode (or the run's whole budget is
+        spent in this generation, for a task without a time limit: then an unfinished sample is scored by its return
+        so far). Returns each sample's mean return [N], the finished episodes (sample, return, length) in the order
+        they ended, and the steps taken."""
         s, n = self.s, len(samples)
         envs = make_member_envs(s.env, [env_seed(s.seed, 10_000 + self.generation)], clip_actions=True)
         weights, biases = self.policy_params(samples)
@@ -95,7 +97,7 @@ class CemTrainer:
         try:
             obs = envs.reset()[0]  # [N, D]
             with torch.no_grad():
-                while not (counts > 0).all():
+                while not (counts > 0).all() and steps * n < s.total_timesteps:  # (the cap: a task without a limit)
                     actions = mlp(torch.as_tensor(obs, dtype=torch.float32)[:, None], weights, biases)[:, 0]
                     step, _ = envs.step(actions.numpy()[None])
                     steps += 1
@@ -109,6 +111,8 @@ class CemTrainer:
                     obs = step.obs[0]
         finally:
             envs.close()
+        unfinished = counts == 0  # only at the cap: scored by the return so far
+        totals[unfinished], counts[unfinished] = running[unfinished], 1
         return torch.as_tensor(totals / counts, dtype=torch.float32), episodes, steps
 
     def run(self) -> None:

@@ -64,3 +64,11 @@ def test_cem_learns_inverted_pendulum(tmp_path):
     start, end = episodes["return"].head(100).mean(), episodes["return"].tail(100).mean()
     assert end > 30 and end > 5 * start, (start, end)  # keeping the worst samples instead would not learn
     assert isinstance(episodes, pd.DataFrame)
+
+
+def test_a_generation_stops_at_the_runs_whole_budget(tmp_path):
+    """A generation never runs past the run's budget (so a task without a time limit cannot hang it): with 4 samples
+    and a budget of 8 steps, the one generation stops after 2 steps, before any InvertedPendulum episode can end."""
+    episodes, metrics = trained_on_inverted_pendulum(tmp_path / "run", "algo=cem", "env.num_envs=4",
+                                                     "total_timesteps=8")
+    assert metrics["global_step"].tolist() == [8] and episodes.empty
