@@ -27,7 +27,7 @@ from ppo_bench.checkpoint import remove_checkpoint, save_checkpoint
 from ppo_bench.envs import env_seed, make_member_envs
 from ppo_bench.networks import ActorCritic, mlp
 from ppo_bench.policy import SavedPolicy
-from ppo_bench.population import CHECKPOINT_VERSION, SCORE_EPISODES
+from ppo_bench.population import CHECKPOINT_VERSION, SCORE_EPISODES, check_checkpoint_version
 from ppo_bench.record import RunRecord
 from ppo_bench.settings import ConfigError, TrainSettings
 from ppo_bench.tasks import normalised_score
@@ -67,9 +67,7 @@ class CemTrainer:
         self.recent_returns: deque[float] = deque(maxlen=SCORE_EPISODES)
         c = checkpoints[0]
         if c is not None:
-            if c.get("version") != CHECKPOINT_VERSION:
-                raise ConfigError(f"checkpoint version {c.get('version')}: this ppo-bench reads version "
-                                  f"{CHECKPOINT_VERSION}; finish the run with the ppo-bench that started it")
+            check_checkpoint_version(c)
             self.mean, self.std, self.generation = c["mean"], c["std"], c["iteration"]
             self.global_step = c["global_step"]
             self.generator.set_state(c["generator"])

@@ -19,6 +19,13 @@ from ppo_bench.settings import ConfigError, TrainSettings
 CHECKPOINT_VERSION = 1
 """The layout of a member checkpoint (Population.member_state); a checkpoint of another layout is refused."""
 
+def check_checkpoint_version(checkpoint: dict[str, Any]) -> None:
+    """Refuses, in one line, a checkpoint whose layout this code cannot read."""
+    if checkpoint.get("version", 1) != CHECKPOINT_VERSION:
+        raise ConfigError(f"checkpoint version {checkpoint.get('version')}: this ppo-bench reads version "
+                          f"{CHECKPOINT_VERSION}; finish the run with the ppo-bench that started it")
+
+
 SCORE_EPISODES = 100
 """A run's score is the mean return of its last 100 training episodes (the paper's Table 1 rule)."""
 
@@ -116,9 +123,7 @@ class Population:
     def load(self, checkpoints: list[dict[str, Any]]) -> None:
         """Stacks every member's checkpoint (all of one iteration) back into the population."""
         for c in checkpoints:
-            if c.get("version", 1) != CHECKPOINT_VERSION:
-                raise ConfigError(f"checkpoint version {c.get('version')}: this ppo-bench reads version "
-                                  f"{CHECKPOINT_VERSION}; finish the run with the ppo-bench that started it")
+            check_checkpoint_version(c)
         named = dict(self.net.named_parameters())
         first = checkpoints[0]
         with torch.no_grad():
