@@ -3,7 +3,6 @@ hand-worked numbers, the budget accounting of a run, and a short run that learns
 
 import math
 
-import pandas as pd
 import pytest
 import torch
 
@@ -63,7 +62,6 @@ def test_cem_learns_inverted_pendulum(tmp_path):
                                                "total_timesteps=40000")
     start, end = episodes["return"].head(100).mean(), episodes["return"].tail(100).mean()
     assert end > 30 and end > 5 * start, (start, end)  # keeping the worst samples instead would not learn
-    assert isinstance(episodes, pd.DataFrame)
 
 
 def test_a_generation_stops_at_the_runs_whole_budget(tmp_path):
