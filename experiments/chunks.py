@@ -68,6 +68,7 @@ class ChunkStore:
         wall = time.time() - start
         print(f"# {name}: exit {code}, {wall / 60:.1f} min", flush=True)
         statuses = [json.loads(p.read_text())["status"] for p in out.rglob("status.json")]
+        resumed = sum("resumed" in json.loads(p.read_text()) for p in out.rglob("meta.json"))
         if code != 0 or len(statuses) != expected_runs or not set(statuses) <= {"finished", "diverged"}:
             print(f"# {name}: not complete ({len(statuses)} runs, statuses {sorted(set(statuses))}); rerun the same "
                   "command to resume it", flush=True)
@@ -75,7 +76,7 @@ class ChunkStore:
         self.records.mkdir(parents=True, exist_ok=True)
         n = archive_runs(out, self.records / f"{name}.tar.xz")
         info = {"task": task, "seeds": list(seeds), "runs": n, "command": shown(command), "started": started,
-                "wall_min": round(wall / 60, 1), "load_avg_start": load, "load_avg_end": os.getloadavg()[0],
+                "wall_min": round(wall / 60, 1), "resumed_runs": resumed, "load_avg_start": load, "load_avg_end": os.getloadavg()[0],
                 "git": git_description(), "machine": machine(), "packages": package_versions()}
         (self.records / f"{name}.json").write_text(json.dumps(info, indent=1) + "\n")
         print(f"# {n} run records -> {self.records / name}.tar.xz; commit {self.records}/ now", flush=True)
@@ -99,14 +100,21 @@ class ChunkStore:
         chunks, gaps = self.committed(), self.missing(tasks)
         lines = [f"# {title} chunks\n", "| chunk | task | seeds | runs | wall | started | commit |",
                  "|---|---|---|---|---|---|---|"]
-        lines += [f"| {name} | {c['task']} | {', '.join(map(str, c['seeds']))} | {c['runs']} | {c['wall_min']} min "
-                  f"| {c['started']} | {c['git'][:10]} |" for name, c in chunks.items()]
+        lines += [f"| {name} | {c['task']} | {', '.join(map(str, c['seeds']))} | {c['runs']} | {c['wall_min']} min"
+                  f"{resumed_note(c)} | {c['started']} | {c['git'][:10]} |" for name, c in chunks.items()]
         lines += ["", "Missing (task, seed): " + (", ".join(f"{t} {s}" for t, s in gaps) if gaps else "none"), "",
                   "Each chunk's exact command, machine and package versions: records/<chunk>.json. Rebuild this "
                   f"report from the committed records: `{self.report_command}`."]
         self.results.mkdir(parents=True, exist_ok=True)
         (self.results / "CHUNKS.md").write_text("\n".join(lines) + "\n")
         return "\n".join(lines)
+
+
+def resumed_note(chunk: dict) -> str:
+    """CHUNKS.md's mark on a chunk whose runs were resumed: its wall time is then the last invocation's only, and an
+    envpool run restarts its environments from a reset when it resumes (so it is not the uninterrupted run)."""
+    n = chunk.get("resumed_runs", 0)
+    return f" (last part; {n} runs resumed, each run's meta.json lists its starts)" if n else ""
 
 
 def chunk_main(argv: list[str] | None, description: str, tasks: tuple[str, ...], store: ChunkStore,

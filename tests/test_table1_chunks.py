@@ -37,7 +37,8 @@ def test_report_from_committed_chunks_names_the_missing_ones(tmp_path, monkeypat
     assert table.loc["clip0.2", "score"] == 1.0
     assert abs(table.loc["none", "score"] - (100 - random) / (700 - random)) < 1e-9
     chunks = (t1.RESULTS / "CHUNKS.md").read_text()
-    assert "| half_cheetah | half_cheetah | 1, 2, 3 | 9 |" in chunks and "Missing (task, seed): walker2d 1" in chunks
+    assert "| half_cheetah | half_cheetah | 1, 2, 3 | 9 | 1.0 min | 2026-11-22" in chunks
+    assert "Missing (task, seed): walker2d 1" in chunks
     assert set(TABLE1) >= set(table.index)
 
 
@@ -60,3 +61,18 @@ def test_the_readme_block_is_rebuilt_from_the_reports_csvs(tmp_path, monkeypatch
     assert "| No clipping or penalty | 150 (1 seed) | -7.3 ± 1.0 | -0.25 n/a | -0.39 |" in text
     assert "| random policy (0) | -290.5 | -43.3 |  |  |" in text
     assert "Rank agreement with the paper" in text and "old table" not in text and text.endswith(f"{t1.END}\nafter\n")
+
+
+def test_a_chunk_whose_runs_were_resumed_says_so(tmp_path):
+    """A chunk cut short and run again resumes its runs: its record counts them and CHUNKS.md marks its wall time."""
+    from experiments.chunks import ChunkStore
+
+    out = tmp_path / "outputs"
+    for name, meta in (("a", {}), ("b", {"resumed": [{"from_global_step": 4096}]})):
+        write_run_folder(out / name, env="HalfCheetah-v5", clip_eps=0.2, kl_beta=0.0, kl_target=None, seed=1,
+                         episodes=[(1000, 1.0, 1000)], total_timesteps=1000)
+        (out / name / "meta.json").write_text(json.dumps(meta))
+    store = ChunkStore(tmp_path / "results", "make report")
+    assert store.run("half_cheetah", (1,), ["true"], out, expected_runs=2) == 0
+    assert store.committed()["half_cheetah_seed1"]["resumed_runs"] == 1
+    assert "min (last part; 1 runs resumed" in store.write_chunks_md("T", ("half_cheetah",))
