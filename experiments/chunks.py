@@ -77,7 +77,8 @@ class ChunkStore:
         n = archive_runs(out, self.records / f"{name}.tar.xz")
         info = {"task": task, "seeds": list(seeds), "runs": n, "command": shown(command), "started": started,
                 "wall_min": round(wall / 60, 1), "resumed_runs": resumed, "load_avg_start": load,
-                "load_avg_end": os.getloadavg()[0], "git": git_description(), "machine": machine(), "packages": package_versions()}
+                "load_avg_end": os.getloadavg()[0], "git": git_description(), "machine": machine(),
+                "packages": package_versions()}
         (self.records / f"{name}.json").write_text(json.dumps(info, indent=1) + "\n")
         print(f"# {n} run records -> {self.records / name}.tar.xz; commit {self.records}/ now", flush=True)
         return 0
