@@ -6,6 +6,8 @@ panel per task on the paper's y-axis range, and the final returns beside the val
                      paper's y-range (dotted lines), widened only where our curves leave it
     final_returns    per task and algorithm: the mean over seeds of each run's Table 1 score (mean return of its last
                      100 training episodes), the seeds' range, and the paper's read-off where there is one
+    comparison       the paper's two questions answered from final_returns: is PPO ahead on most tasks, and is TRPO's
+                     HalfCheetah near 0
 """
 
 from __future__ import annotations
@@ -20,6 +22,8 @@ from analysis.table1 import run_scores
 
 FIGURE3_BASELINES = {"a2c", "a2c_trust_region", "cem", "pg", "trpo"}
 """Figure 3's settings other than PPO: a report whose runs include one of them draws Figure 3 too."""
+RUN_HERE = [s for s in FIGURE3_SETTINGS if s != "a2c_trust_region"]
+"""The algorithms ppo-bench runs for Figure 3 (A2C with trust region is left out; README.md says why)."""
 FIGURE3_COLORS = dict(zip(FIGURE3_SETTINGS, [sns.color_palette("tab10", 10)[i] for i in (0, 9, 2, 3, 4, 1)]))
 """One colour per algorithm, PPO red; told apart at a glance (tab10: blue, cyan, green, red, purple, orange)."""
 
@@ -91,3 +95,35 @@ def final_returns_markdown(table: pd.DataFrame) -> str:
             cells.append(cell + (f" (paper ~{paper:g})" if paper is not None else ""))
         lines.append(f"| {env} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def comparison(table: pd.DataFrame) -> list[str]:
+    """Sentences that answer, from final_returns' table, how our Figure 3 compares with the paper's: on how many tasks
+    PPO's final return is the highest of the algorithms run (against how often the paper's read-offs put PPO at the
+    top of the same tasks: highest, or level with the highest), and TRPO's HalfCheetah beside the paper's ~0."""
+    by_env = {env: rows.set_index("setting") for env, rows in table.groupby("env", sort=True)}
+    full = [env for env, rows in by_env.items() if set(RUN_HERE) <= set(rows.index)]
+    if not full:
+        return ["No task has PPO and every baseline run yet."]
+    ahead = [env for env in full if by_env[env]["mean"].idxmax() == "clip0.2"]
+    paper_top = []
+    for env in full:
+        read_off = FIGURE3_FINAL_RETURNS.get(task_name(env), {})
+        if "clip0.2" in read_off and read_off["clip0.2"] >= max(read_off.values()):
+            paper_top.append(env)
+    lines = [f"PPO (clip ε = 0.2) has the highest final return of the {len(RUN_HERE)} algorithms run on "
+             f"{len(ahead)} of the {len(full)} tasks with every algorithm run ({', '.join(ahead) or 'none'}); "
+             f"the paper's read-offs put PPO highest or level with the highest on {len(paper_top)} of those "
+             f"{len(full)} ({', '.join(paper_top) or 'none'})."]
+    for env in full:
+        rows = by_env[env]
+        best = rows["mean"].idxmax()
+        if best != "clip0.2":
+            lines.append(f"{env}: {rows.loc[best, 'label']} ends highest ({rows.loc[best, 'mean']:.0f}, PPO "
+                         f"{rows.loc['clip0.2', 'mean']:.0f}).")
+    cheetah = next((rows for env, rows in by_env.items() if task_name(env) == "HalfCheetah"), None)
+    if cheetah is not None and "trpo" in cheetah.index:
+        r = cheetah.loc["trpo"]
+        lines.append(f"TRPO on {r['env']}: {r['mean']:.0f} [{r['low']:.0f}, {r['high']:.0f}] over seeds "
+                     f"(the paper: ~{FIGURE3_FINAL_RETURNS['HalfCheetah']['trpo']:g}).")
+    return lines

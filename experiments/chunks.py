@@ -111,6 +111,17 @@ class ChunkStore:
         return "\n".join(lines)
 
 
+def replace_readme_block(path: Path, begin: str, end: str, text: str) -> None:
+    """Rewrites the text between the begin and end markers of a README; a README without them is left alone."""
+    if not path.exists():
+        return
+    old = path.read_text()
+    if begin not in old or end not in old:
+        return
+    head, rest = old.split(begin, 1)
+    path.write_text(head + begin + "\n" + text + "\n" + end + rest.split(end, 1)[1])
+
+
 def resumed_note(chunk: dict) -> str:
     """CHUNKS.md's mark on a chunk whose runs were resumed: its wall time is then the last invocation's only, and an
     envpool run restarts its environments from a reset when it resumes (so it is not the uninterrupted run)."""

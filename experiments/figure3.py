@@ -22,15 +22,17 @@ import sys
 import tempfile
 from pathlib import Path
 
-from analysis.figure3 import figure3, final_returns, final_returns_markdown
+from analysis.figure3 import comparison, figure3, final_returns, final_returns_markdown
 from analysis.figures import save_figure
 from analysis.paper_values import FIGURE3_CITATION
 from analysis.runs import load_runs, scored
 from experiments import table1
-from experiments.chunks import ChunkStore, chunk_main, fused_command
+from experiments.chunks import ChunkStore, chunk_main, fused_command, replace_readme_block
 from experiments.sweep import TASKS
 
 RESULTS = Path("results/figure3")
+README = Path("README.md")
+BEGIN, END = "<!-- figure3:begin (python -m experiments.figure3 --report) -->", "<!-- figure3:end -->"
 ALGORITHMS = ("trpo", "pg", "a2c", "cem")
 
 
@@ -60,8 +62,9 @@ def report() -> int:
             "Mean over seeds of each run's score (mean return of its last 100 training episodes), the seeds' range "
             f"in brackets; the paper's values are approximate read-offs ({FIGURE3_CITATION}). PPO (Clip) is the "
             "clip ε = 0.2 runs of the full Table 1 (results/table1/records/).\n", final_returns_markdown(table), "",
-            "![Figure 3](figure3.png)", ""]
+            *comparison(table), "", "![Figure 3](figure3.png)", ""]
     (RESULTS / "final_returns.md").write_text("\n".join(text))
+    replace_readme_block(README, BEGIN, END, "\n".join([final_returns_markdown(table), "", *comparison(table)]))
     print("\n".join(text))
     print(chunks.write_chunks_md("Figure 3", TASKS))
     return 0

@@ -32,7 +32,7 @@ import pandas as pd
 
 from analysis.paper_values import TABLE1
 from analysis.table1_text import agreement_text
-from experiments.chunks import ChunkStore, chunk_main, fused_command
+from experiments.chunks import ChunkStore, chunk_main, fused_command, replace_readme_block
 from experiments.sweep import TASKS
 
 RESULTS = Path("results/table1")
@@ -107,11 +107,7 @@ def readme_table() -> str:
 
 def update_readme(path: Path) -> None:
     """Replaces the README's block between BEGIN and END with readme_table()."""
-    text = path.read_text()
-    if BEGIN not in text or END not in text:
-        return
-    head, rest = text.split(BEGIN, 1)
-    path.write_text(head + BEGIN + "\n" + readme_table() + "\n" + END + rest.split(END, 1)[1])
+    replace_readme_block(path, BEGIN, END, readme_table())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -6,7 +6,8 @@ import json
 import pandas as pd
 import pytest
 
-from analysis.figure3 import figure3, final_returns, final_returns_markdown
+from analysis.figure3 import comparison, figure3, final_returns, final_returns_markdown
+from analysis.paper_values import FIGURE3_SETTINGS
 from analysis.runs import load_runs, scored
 from experiments import figure3 as f3
 from experiments import table1 as t1
@@ -83,3 +84,23 @@ def test_any_report_with_baseline_runs_draws_figure3_and_one_without_does_not(ru
     assert "20 [10, 30] (paper ~0)" in with_baselines.markdown
     ppo_only = build_report(load_runs(runs / "t1"), tmp_path / "without", reps=200)
     assert "figure3" not in ppo_only.figures and "Figure 3" not in ppo_only.markdown
+
+
+def test_the_comparison_with_the_paper_counts_tasks_where_ppo_ends_highest():
+    def rows(env, means):
+        return [{"env": env, "setting": s, "label": FIGURE3_SETTINGS[s], "seeds": 3, "mean": m, "low": m - 30,
+                 "high": m + 30, "paper": float("nan")} for s, m in means.items()]
+
+    table = pd.DataFrame(rows("HalfCheetah-v5", {"a2c": 900, "cem": 10, "clip0.2": 1500, "pg": 800, "trpo": 20})
+                         + rows("Hopper-v5", {"a2c": 700, "cem": 50, "clip0.2": 600, "pg": 400, "trpo": 2500})
+                         + rows("Swimmer-v5", {"clip0.2": 60}))  # not every algorithm run: not counted
+    lines = comparison(table)
+    # the paper's read-offs: HalfCheetah PPO 1800 against TRPO 0, A2C 1000, A2C+TR 930; Hopper 2330 against 2100,
+    # 900, 1220: PPO highest on both
+    assert lines[0] == ("PPO (clip ε = 0.2) has the highest final return of the 5 algorithms run on 1 of the 2 tasks "
+                        "with every algorithm run (HalfCheetah-v5); the paper's read-offs put PPO highest or level "
+                        "with the highest on 2 of those 2 (HalfCheetah-v5, Hopper-v5).")
+    assert lines[1:] == ["Hopper-v5: TRPO ends highest (2500, PPO 600).",
+                         "TRPO on HalfCheetah-v5: 20 [-10, 50] over seeds (the paper: ~0)."]
+    assert comparison(pd.DataFrame(rows("Swimmer-v5", {"clip0.2": 60}))) == [
+        "No task has PPO and every baseline run yet."]
