@@ -159,3 +159,15 @@ def chunk_main(argv: list[str] | None, description: str, tasks: tuple[str, ...],
         print(f"$ {shown(command)}")
         return 0
     return store.run(task, seeds, command, out, runs_per_seed * len(seeds))
+
+
+def run_then_report(argv: list[str] | None, description: str, run: Callable[[], int], report: Callable[[], int],
+                    run_help: str) -> int:
+    """The command line of a one-off experiment beside the chunked ones: --run runs it, then (or alone) the report
+    is rebuilt from its committed records."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--run", action="store_true", help=run_help)
+    args = parser.parse_args(argv)
+    if args.run and run() != 0:
+        return 1
+    return report()

@@ -14,7 +14,6 @@ and sets them beside the same two settings in the committed Table 1 Hopper chunk
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 import tarfile
@@ -24,7 +23,7 @@ from pathlib import Path
 from analysis.runs import load_runs, scored
 from analysis.table1 import run_scores
 from experiments import table1
-from experiments.chunks import DETAILS, STEPS
+from experiments.chunks import DETAILS, STEPS, run_then_report
 from experiments.table1_quick import archive_runs
 
 RESULTS = Path("results/hopper_value_clip")
@@ -75,13 +74,7 @@ def report() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--run", action="store_true", help="run the 6 runs first (about 15 min on 2 cores)")
-    args = parser.parse_args(argv)
-    if args.run and run() != 0:
-        return 1
-    return report()
-
+    return run_then_report(argv, __doc__.splitlines()[0], run, report, "run the 6 runs first (about 15 min on 2 cores)")
 
 if __name__ == "__main__":
     sys.exit(main())

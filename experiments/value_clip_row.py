@@ -12,7 +12,6 @@ Table 1's scores unchanged.
 
 from __future__ import annotations
 
-import argparse
 import json
 import subprocess
 import sys
@@ -27,7 +26,7 @@ import pandas as pd
 from analysis.runs import load_runs, scored
 from analysis.table1 import bootstrap_setting_score, normalise, run_scores, setting_score
 from experiments import hopper_value_clip
-from experiments.chunks import DETAILS, SEEDS, STEPS
+from experiments.chunks import DETAILS, SEEDS, STEPS, run_then_report
 from experiments.sweep import shown
 from experiments.table1_quick import archive_runs
 from ppo_bench.provenance import git_description, machine, package_versions
@@ -128,13 +127,8 @@ def report() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--run", action="store_true", help="run the 18 runs first (about 45 min on 2 cores)")
-    args = parser.parse_args(argv)
-    if args.run and run() != 0:
-        return 1
-    return report()
-
+    return run_then_report(argv, __doc__.splitlines()[0], run, report,
+                           "run the 18 runs first (about 45 min on 2 cores)")
 
 if __name__ == "__main__":
     sys.exit(main())
