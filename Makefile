@@ -6,7 +6,7 @@ RUNS    ?= outputs/demo/*
 OUT     ?= outputs/report
 SEEDS   ?= 1,2,3
 
-.PHONY: setup demo test lint benchmark benchmark-population random-baseline table1-chunk table1-next table1-report table1-quick table1-quick-report noclip-ablation noclip-ablation-report figure2 figure3-chunk figure3-next figure3-report report
+.PHONY: setup demo test lint benchmark benchmark-population random-baseline table1-chunk table1-next table1-report table1-quick table1-quick-report noclip-ablation noclip-ablation-report value-clip value-clip-report figure2 figure3-chunk figure3-next figure3-report report
 setup: $(VENV)/.installed
 
 $(VENV)/.installed: pyproject.toml
@@ -54,6 +54,14 @@ noclip-ablation: setup ## no clipping vs clip 0.2 on HalfCheetah under each 2017
 
 noclip-ablation-report: setup  ## the ablation's table and figure again from its committed records
 	$(PY) -m experiments.noclip_ablation --regenerate
+
+value-clip: setup      ## the value clip's share in Table 1: Hopper swap (6 runs) and clip 0.2 unclipped on 6 more tasks (18 runs)
+	$(PY) -m experiments.hopper_value_clip --run
+	$(PY) -m experiments.value_clip_row --run
+
+value-clip-report: setup  ## both value-clip tables again from their committed records -> results/hopper_value_clip/, results/value_clip_row/
+	$(PY) -m experiments.hopper_value_clip
+	$(PY) -m experiments.value_clip_row
 
 figure3-chunk: setup   ## one chunk of Figure 3's baselines: make figure3-chunk TASK=hopper [SEEDS=1,2,3] -> results/figure3/records/
 	$(PY) -m experiments.figure3 --chunk $(TASK) --seeds $(SEEDS) $(ARGS)
