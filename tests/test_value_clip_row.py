@@ -28,4 +28,7 @@ def test_the_row_is_scored_with_table1s_anchors_and_ranked_in_clip_02s_place():
     text = markdown(rows, summary)
     assert "| A-v5 | 40.0 ± 1.0 | 90.0 ± 10.0 | 0.40 → 0.90 |" in text
     assert "clip ε = 0.2 scores 0.40 with the value clip (rank 2 of 3) and 0.82 [" in text
-    assert "which would rank 1 of 3 in its place" in text
+    assert "which would rank 1 of 3 in its place (the other 2 settings as in Table 1; the best of them: kl_fixed1, " \
+        "0.80)." in text
+    with pytest.raises(SystemExit, match="table1_per_task.csv has no C-v5: rebuild it"):
+        table(pd.DataFrame({"env": ["C-v5"], "raw": [1.0]}), per_task, table1)
