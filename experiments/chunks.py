@@ -75,10 +75,8 @@ class ChunkStore:
             return code or 1
         self.records.mkdir(parents=True, exist_ok=True)
         n = archive_runs(out, self.records / f"{name}.tar.xz")
-        info = {"task": task, "seeds": list(seeds), "runs": n, "command": shown(command), "started": started,
-                "wall_min": round(wall / 60, 1), "resumed_runs": resumed, "load_avg_start": load,
-                "load_avg_end": os.getloadavg()[0], "git": git_description(), "machine": machine(),
-                "packages": package_versions()}
+        info = {"task": task, "seeds": list(seeds), **run_record(command, n, started, wall),
+                "resumed_runs": resumed, "load_avg_start": load, "load_avg_end": os.getloadavg()[0]}
         (self.records / f"{name}.json").write_text(json.dumps(info, indent=1) + "\n")
         print(f"# {n} run records -> {self.records / name}.tar.xz; commit {self.records}/ now", flush=True)
         return 0
@@ -109,6 +107,13 @@ class ChunkStore:
         self.results.mkdir(parents=True, exist_ok=True)
         (self.results / "CHUNKS.md").write_text("\n".join(lines) + "\n")
         return "\n".join(lines)
+
+
+def run_record(command: list[str], runs: int, started: str, wall_s: float) -> dict:
+    """What a committed set of runs keeps beside its records: the command, its runs, start, wall time, commit,
+    machine and package versions."""
+    return {"runs": runs, "command": shown(command), "started": started, "wall_min": round(wall_s / 60, 1),
+            "git": git_description(), "machine": machine(), "packages": package_versions()}
 
 
 def replace_readme_block(path: Path, begin: str, end: str, text: str) -> None:

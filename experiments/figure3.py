@@ -58,13 +58,14 @@ def report() -> int:
         RESULTS.mkdir(parents=True, exist_ok=True)
         save_figure(figure3(frames.runs, frames.episodes), RESULTS / "figure3")
     table.to_csv(RESULTS / "final_returns.csv", index=False)
+    returns_and_comparison = "\n".join([final_returns_markdown(table), "", *comparison(table)])
     text = ["# Figure 3: final returns\n",
             "Mean over seeds of each run's score (mean return of its last 100 training episodes), the seeds' range "
             f"in brackets; the paper's values are approximate read-offs ({FIGURE3_CITATION}). PPO (Clip) is the "
-            "clip ε = 0.2 runs of the full Table 1 (results/table1/records/).\n", final_returns_markdown(table), "",
-            *comparison(table), "", "![Figure 3](figure3.png)", ""]
+            "clip ε = 0.2 runs of the full Table 1 (results/table1/records/).\n", returns_and_comparison, "",
+            "![Figure 3](figure3.png)", ""]
     (RESULTS / "final_returns.md").write_text("\n".join(text))
-    replace_readme_block(README, BEGIN, END, "\n".join([final_returns_markdown(table), "", *comparison(table)]))
+    replace_readme_block(README, BEGIN, END, returns_and_comparison)
     print("\n".join(text))
     print(chunks.write_chunks_md("Figure 3", TASKS))
     return 0

@@ -26,10 +26,9 @@ import pandas as pd
 from analysis.runs import load_runs, scored
 from analysis.table1 import bootstrap_setting_score, normalise, run_scores, setting_score
 from experiments import hopper_value_clip
-from experiments.chunks import DETAILS, SEEDS, STEPS, run_then_report
+from experiments.chunks import DETAILS, SEEDS, STEPS, run_record, run_then_report
 from experiments.sweep import shown
 from experiments.table1_quick import archive_runs
-from ppo_bench.provenance import git_description, machine, package_versions
 
 RESULTS = Path("results/value_clip_row")
 OUT = Path("outputs/value_clip_row")
@@ -52,9 +51,7 @@ def run() -> int:
     if subprocess.run(argv).returncode != 0:
         return 1
     RESULTS.mkdir(parents=True, exist_ok=True)
-    n = archive_runs(OUT, RESULTS / "runs.tar.xz")
-    info = {"runs": n, "command": shown(argv), "started": started, "wall_min": round((time.time() - start) / 60, 1),
-            "git": git_description(), "machine": machine(), "packages": package_versions()}
+    info = run_record(argv, archive_runs(OUT, RESULTS / "runs.tar.xz"), started, time.time() - start)
     (RESULTS / "run.json").write_text(json.dumps(info, indent=1) + "\n")
     return 0
 
@@ -95,9 +92,9 @@ def table(scores: pd.DataFrame, per_task: pd.DataFrame, table1: pd.DataFrame) ->
     score = setting_score(by_task)
     others = table1[table1["objective"] != "clip0.2"]
     best_other = others.loc[others["score"].idxmax()]
-    summary = {"score": score, "ci_low": low, "ci_high": high, "tasks": len(by_task),
-               "table1_score": float(table1.set_index("objective").loc["clip0.2", "score"]),
-               "table1_rank": 1 + int((table1["score"] > table1.set_index("objective").loc["clip0.2", "score"]).sum()),
+    clipped_score = float(table1.set_index("objective").loc["clip0.2", "score"])
+    summary = {"score": score, "ci_low": low, "ci_high": high, "tasks": len(by_task), "table1_score": clipped_score,
+               "table1_rank": 1 + int((table1["score"] > clipped_score).sum()),
                "rank": 1 + int((others["score"] > score).sum()), "settings": len(table1),
                "best_other": str(best_other["objective"]), "best_other_score": float(best_other["score"])}
     return pd.DataFrame(rows), summary

@@ -19,6 +19,7 @@ from ppo_bench.settings import ConfigError, TrainSettings
 CHECKPOINT_VERSION = 1
 """The layout of a member checkpoint (Population.member_state); a checkpoint of another layout is refused."""
 
+
 def check_checkpoint_version(checkpoint: dict[str, Any]) -> None:
     """Refuses, in one line, a checkpoint whose layout this code cannot read."""
     if checkpoint.get("version", 1) != CHECKPOINT_VERSION:

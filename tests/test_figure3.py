@@ -66,7 +66,11 @@ def test_the_report_draws_committed_chunks_with_ppo_from_table1(runs, tmp_path, 
         archive_runs(source, records / f"{chunk}.tar.xz")
         (records / f"{chunk}.json").write_text(json.dumps({"task": chunk, "seeds": [1, 2, 3], "runs": 1,
                                                            "started": "-", "wall_min": 1.0, "git": "abc"}))
+    (tmp_path / "README.md").write_text(f"intro\n{f3.BEGIN}\nold\n{f3.END}\nafter\n")
     assert f3.report() == 0
+    readme = (tmp_path / "README.md").read_text()  # the README block: the final returns and the comparison
+    assert readme.startswith(f"intro\n{f3.BEGIN}\n| task |") and readme.endswith(f"{f3.END}\nafter\n")
+    assert "No task has PPO and every baseline run yet." in readme and "\nold\n" not in readme
     out = tmp_path / "results" / "figure3"
     assert {"figure3.png", "figure3.pdf", "final_returns.csv", "final_returns.md", "CHUNKS.md"} <= \
         {p.name for p in out.iterdir()}

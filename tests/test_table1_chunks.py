@@ -74,5 +74,6 @@ def test_a_chunk_whose_runs_were_resumed_says_so(tmp_path):
         (out / name / "meta.json").write_text(json.dumps(meta))
     store = ChunkStore(tmp_path / "results", "make report")
     assert store.run("half_cheetah", (1,), ["true"], out, expected_runs=2) == 0
-    assert store.committed()["half_cheetah_seed1"]["resumed_runs"] == 1
+    record = store.committed()["half_cheetah_seed1"]
+    assert record["resumed_runs"] == 1 and (record["runs"], record["command"], record["seeds"]) == (2, "true", [1])
     assert "min (last part; 1 runs resumed" in store.write_chunks_md("T", ("half_cheetah",))
