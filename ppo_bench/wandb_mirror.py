@@ -35,10 +35,12 @@ _online_failed: list[str] = []  # why online logging failed in this process (it 
 
 @functools.cache
 def has_credentials() -> bool:
-    """True when wandb itself finds credentials (WANDB_API_KEY, `wandb login`, settings) for its configured host."""
+    """True when wandb itself finds credentials (WANDB_API_KEY, `wandb login`, settings) for its configured host.
+    Never touches the network: unless silent, wandb.login asks the server whose key it is, to print the user name."""
     import wandb
 
     try:
+        wandb.setup(settings=wandb.Settings(silent=True))
         return bool(wandb.login(verify=False, prompt=False))
     except Exception:  # noqa: BLE001 - malformed credentials count as none; the run logs offline
         return False
