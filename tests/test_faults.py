@@ -93,6 +93,12 @@ def test_a_bad_glob_or_choice_is_still_one_line(tmp_path):
     assert "objective=clipp" in done.stderr and "clip0.2" in done.stderr
 
 
+def _ctrl_c_as_in_a_terminal():
+    """The child takes SIGINT as a terminal's Ctrl-C delivers it, even when this suite runs in the background
+    (`cmd &` in a script starts it with SIGINT ignored, and Python then keeps ignoring it)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def stop_when_running(process, run, signum, rows=2):
     deadline = time.time() + 300
     while time.time() < deadline and process.poll() is None:
@@ -115,7 +121,8 @@ def test_a_stopped_run_says_one_line_and_its_command_resumes_it(tmp_path, signum
     env = {**os.environ, "WANDB_MODE": "offline"}
     process = subprocess.Popen([sys.executable, "-m", "ppo_bench.train", *TINY, "total_timesteps=8192",
                                 "logger.mode=offline", f"hydra.run.dir={run}"], cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True, env=env)
+                               stderr=subprocess.PIPE, text=True, env=env,
+                               preexec_fn=_ctrl_c_as_in_a_terminal)
     _, stderr = stop_when_running(process, run, signum)
     assert process.returncode == code, stderr[-3000:]
     lines = [line for line in stderr.strip().splitlines() if line.strip()]
