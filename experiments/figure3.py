@@ -9,6 +9,8 @@ on the 7 tasks × seeds 1, 2, 3 × 1M env steps, against PPO (clip, ε = 0.2) fr
 
 PPO's line is not rerun: the Table 1 chunks already hold clip ε = 0.2 on every task and seed under the same protocol
 (details preset, 1M steps, envpool, the same seeds), and the report takes those runs from results/table1/records/.
+One line beyond the paper's: PPO with the value loss unclipped, from the value-clip row (experiments.value_clip_row)
+where it is committed.
 Every algorithm keeps its release settings (conf/algo/), all else as Table 1's runs. A chunk is one ordinary fused
 Hydra multirun (each algorithm's seeds one population); its records go to results/figure3/records/ as Table 1's do
 (experiments.chunks). `--report` writes results/figure3/: figure3.png/.pdf (one panel per task on the paper's
@@ -22,11 +24,13 @@ import sys
 import tempfile
 from pathlib import Path
 
+import pandas as pd
+
 from analysis.figure3 import comparison, figure3, final_returns, final_returns_markdown
 from analysis.figures import save_figure
 from analysis.paper_values import FIGURE3_CITATION
-from analysis.runs import load_runs, scored
-from experiments import table1
+from analysis.runs import RunFrames, load_runs, scored
+from experiments import table1, value_clip_row
 from experiments.chunks import ChunkStore, chunk_main, fused_command, replace_readme_block
 from experiments.sweep import TASKS
 
@@ -54,6 +58,9 @@ def report() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folders = [*chunks.unpack(Path(tmp) / "figure3").values(), *ppo.unpack(Path(tmp) / "table1").values()]
         frames = scored(load_runs(*folders))
+        if (value_clip_row.RESULTS / "runs.tar.xz").exists():
+            unclipped = value_clip_row.unclipped_runs(Path(tmp) / "value_clip_row")
+            frames = RunFrames(*(pd.concat(pair, ignore_index=True) for pair in zip(frames, unclipped)))
         table = final_returns(frames.runs, frames.episodes)
         RESULTS.mkdir(parents=True, exist_ok=True)
         save_figure(figure3(frames.runs, frames.episodes), RESULTS / "figure3")
@@ -62,7 +69,9 @@ def report() -> int:
     text = ["# Figure 3: final returns\n",
             "Mean over seeds of each run's score (mean return of its last 100 training episodes), the seeds' range "
             f"in brackets; the paper's values are approximate read-offs ({FIGURE3_CITATION}). PPO (Clip) is the "
-            "clip ε = 0.2 runs of the full Table 1 (results/table1/records/).\n", returns_and_comparison, "",
+            "clip ε = 0.2 runs of the full Table 1 (results/table1/records/); PPO (Clip), value loss unclipped, not "
+            "in the paper's figure, is the same setting with details.value_clip=none (results/value_clip_row/ and "
+            "results/hopper_value_clip/).\n", returns_and_comparison, "",
             "![Figure 3](figure3.png)", ""]
     (RESULTS / "final_returns.md").write_text("\n".join(text))
     replace_readme_block(README, BEGIN, END, returns_and_comparison)

@@ -23,7 +23,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from analysis.runs import load_runs, scored
+from analysis.figure3 import value_unclipped
+from analysis.runs import RunFrames, load_runs, scored
 from analysis.table1 import bootstrap_setting_score, normalise, run_scores, setting_score
 from experiments import hopper_value_clip
 from experiments.chunks import DETAILS, SEEDS, STEPS, run_record, run_then_report
@@ -56,16 +57,15 @@ def run() -> int:
     return 0
 
 
-def unclipped_run_scores(tmp: Path) -> pd.DataFrame:
-    """run_scores of the 21 clip ε = 0.2 runs without the value clip: this experiment's and the Hopper ablation's."""
+def unclipped_runs(tmp: Path) -> RunFrames:
+    """The 21 clip ε = 0.2 runs without the value clip, this experiment's and the Hopper ablation's, unpacked into tmp;
+    labelled PPO_VALUE_UNCLIPPED (Figure 3 draws them as their own line)."""
     folders = []
     for name, archive in (("row", RESULTS / "runs.tar.xz"), ("hopper", hopper_value_clip.RESULTS / "runs.tar.xz")):
         with tarfile.open(archive) as tar:
             tar.extractall(tmp / name, filter="data")
         folders.append(tmp / name)
-    frames = scored(load_runs(*folders))
-    runs = frames.runs[frames.runs["config.details.value_clip"] == "none"]
-    return run_scores(runs[runs["objective"] == "clip0.2"], frames.episodes)
+    return value_unclipped(scored(load_runs(*folders)))
 
 
 def table(scores: pd.DataFrame, per_task: pd.DataFrame, table1: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
@@ -121,7 +121,8 @@ def report() -> int:
               file=sys.stderr)
         return 1
     with tempfile.TemporaryDirectory() as tmp:
-        scores = unclipped_run_scores(Path(tmp))
+        runs = unclipped_runs(Path(tmp))
+        scores = run_scores(runs.runs, runs.episodes)
     rows, summary = table(scores, pd.read_csv(TABLE1 / "table1_per_task.csv"), pd.read_csv(TABLE1 / "table1.csv"))
     rows.to_csv(RESULTS / "table.csv", index=False)
     text = markdown(rows, summary)

@@ -6,9 +6,17 @@ import json
 import pandas as pd
 import pytest
 
-from analysis.figure3 import comparison, figure3, final_returns, final_returns_markdown
+from analysis.figure3 import (
+    PPO_VALUE_UNCLIPPED,
+    SETTINGS,
+    comparison,
+    figure3,
+    final_returns,
+    final_returns_markdown,
+    value_unclipped,
+)
 from analysis.paper_values import FIGURE3_SETTINGS
-from analysis.runs import load_runs, scored
+from analysis.runs import RunFrames, load_runs, scored
 from experiments import figure3 as f3
 from experiments import table1 as t1
 from experiments.table1_quick import archive_runs
@@ -108,3 +116,40 @@ def test_the_comparison_with_the_paper_counts_tasks_where_ppo_ends_highest():
                          "TRPO on HalfCheetah-v5: 20 [-10, 50] over seeds (the paper: ~0)."]
     assert comparison(pd.DataFrame(rows("Swimmer-v5", {"clip0.2": 60}))) == [
         "No task has PPO and every baseline run yet."]
+
+
+def test_ppo_with_the_value_loss_unclipped_is_counted_apart_from_the_papers_ppo():
+    def rows(env, means):
+        return [{"env": env, "setting": s, "label": SETTINGS[s], "seeds": 3, "mean": m, "low": m, "high": m,
+                 "paper": float("nan")} for s, m in means.items()]
+
+    baselines = {"a2c": 900, "cem": 10, "pg": 800}
+    table = pd.DataFrame(rows("HalfCheetah-v5", {**baselines, "trpo": 20, "clip0.2": 1500, PPO_VALUE_UNCLIPPED: 1400})
+                         + rows("Hopper-v5", {**baselines, "trpo": 2500, "clip0.2": 600, PPO_VALUE_UNCLIPPED: 2600})
+                         + rows("Swimmer-v5", {**baselines, "trpo": 100, "clip0.2": 50, PPO_VALUE_UNCLIPPED: 90}))
+    lines = comparison(table)
+    assert lines[0].startswith("PPO (clip ε = 0.2) has the highest final return of the 5 algorithms run on 1 of the "
+                               "3 tasks with every algorithm run (HalfCheetah-v5);")  # the extra line is no rival
+    assert lines[1] == ("With the value loss unclipped, PPO (clip ε = 0.2) ends above every baseline on 2 of the 3 "
+                        "(HalfCheetah-v5, Hopper-v5).")
+    assert lines[2:4] == ["Hopper-v5: TRPO ends highest (2500, PPO 600).",
+                          "Swimmer-v5: A2C ends highest (900, PPO 50)."]
+    assert "value loss unclipped" not in " ".join(comparison(table[table["setting"] != PPO_VALUE_UNCLIPPED]))
+    markdown = final_returns_markdown(table)
+    assert markdown.splitlines()[0].endswith("| TRPO | PPO (Clip), value loss unclipped |")
+    assert markdown.splitlines()[2].endswith("| 20 [20, 20] (paper ~0) | 1400 [1400, 1400] |")  # no read-off
+
+
+def test_value_unclipped_relabels_only_clip_02_runs_without_the_value_clip():
+    runs = pd.DataFrame({"run_id": ["a", "b", "c"], "objective": ["clip0.2", "clip0.2", "kl_fixed1"],
+                         "title": ["Clipping, ε = 0.2"] * 2 + ["Fixed KL, β = 1"],
+                         "config.details.value_clip": ["none", "policy", "none"]})
+    episodes = pd.DataFrame({"run_id": ["a", "a", "b", "c"], "return": [1.0, 2.0, 3.0, 4.0],
+                             "objective": ["clip0.2", "clip0.2", "clip0.2", "kl_fixed1"]})
+    metrics = pd.DataFrame({"run_id": ["a", "b"], "objective": ["clip0.2", "clip0.2"]})
+    out = value_unclipped(RunFrames(runs, episodes, metrics))
+    assert out.runs[["run_id", "objective", "title"]].values.tolist() == [
+        ["a", PPO_VALUE_UNCLIPPED, "PPO (Clip), value loss unclipped"]]
+    assert out.episodes[["run_id", "objective", "return"]].values.tolist() == [["a", PPO_VALUE_UNCLIPPED, 1.0],
+                                                                               ["a", PPO_VALUE_UNCLIPPED, 2.0]]
+    assert out.metrics["run_id"].tolist() == ["a"]
