@@ -49,7 +49,7 @@ def figure3_runs(runs: pd.DataFrame) -> pd.DataFrame:
 
 
 def value_unclipped(frames: RunFrames) -> RunFrames:
-    """frames' clip ε = 0.2 runs with details.value_clip=none, relabelled PPO_VALUE_UNCLIPPED (runs and episodes);
+    """frames' clip ε = 0.2 runs with details.value_clip=none, relabelled PPO_VALUE_UNCLIPPED (runs, episodes, metrics);
     every other run left out."""
     runs = frames.runs
     chosen = runs.loc[(runs["objective"] == "clip0.2") & (runs["config.details.value_clip"] == "none"), "run_id"]

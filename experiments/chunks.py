@@ -9,14 +9,13 @@ import json
 import os
 import subprocess
 import sys
-import tarfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from experiments.sweep import shown
-from experiments.table1_quick import archive_runs
+from experiments.table1_quick import archive_runs, unpack_runs
 from ppo_bench.provenance import git_description, machine, package_versions
 
 SEEDS = (1, 2, 3)
@@ -83,12 +82,7 @@ class ChunkStore:
 
     def unpack(self, into: Path) -> dict[str, Path]:
         """Every committed chunk's runs folder, unpacked below `into`: {chunk: folder}."""
-        folders = {}
-        for name in self.committed():
-            with tarfile.open(self.records / f"{name}.tar.xz") as tar:
-                tar.extractall(into / name, filter="data")
-            folders[name] = into / name / "runs"
-        return folders
+        return {name: unpack_runs(self.records / f"{name}.tar.xz", into / name) for name in self.committed()}
 
     def labels(self, folders: dict[str, Path]) -> list[str]:
         """analysis.report --label arguments that name each unpacked folder by its committed archive."""

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import tarfile
 import tempfile
 from pathlib import Path
 
@@ -24,7 +23,7 @@ from analysis.runs import load_runs, scored
 from analysis.table1 import run_scores
 from experiments import table1
 from experiments.chunks import DETAILS, STEPS, run_then_report
-from experiments.table1_quick import archive_runs
+from experiments.table1_quick import archive_runs, unpack_runs
 
 RESULTS = Path("results/hopper_value_clip")
 OUT = Path("outputs/hopper_value_clip")
@@ -51,8 +50,7 @@ def run() -> int:
 
 def report() -> int:
     with tempfile.TemporaryDirectory() as tmp:
-        with tarfile.open(RESULTS / "runs.tar.xz") as tar:
-            tar.extractall(Path(tmp) / "ablation", filter="data")
+        unpack_runs(RESULTS / "runs.tar.xz", Path(tmp) / "ablation")
         hopper = {name: folder for name, folder in table1.store().unpack(Path(tmp) / "table1").items()
                   if name.startswith("hopper")}
         frames = scored(load_runs(Path(tmp) / "ablation", *hopper.values()))

@@ -27,7 +27,6 @@ import os
 import re
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -35,7 +34,7 @@ from pathlib import Path
 import pandas as pd
 
 from experiments.sweep import shown
-from experiments.table1_quick import archive_runs
+from experiments.table1_quick import archive_runs, unpack_runs
 
 RESULTS = Path("results/noclip_ablation")
 VARIANTS = ("baselines_2017_07", "baselines_2017_08", "before", "before_unclipped_actions",
@@ -137,9 +136,7 @@ def write_results(runs_folder: Path, out: Path) -> None:
 
 def regenerate(out: Path) -> int:
     with tempfile.TemporaryDirectory() as tmp:
-        with tarfile.open(out / "runs.tar.xz") as tar:
-            tar.extractall(tmp, filter="data")
-        write_results(Path(tmp) / "runs", out)
+        write_results(unpack_runs(out / "runs.tar.xz", Path(tmp)), out)
     return 0
 
 

@@ -75,6 +75,13 @@ def archive_runs(sweep_dir: Path, target: Path) -> int:
     return len(folders)
 
 
+def unpack_runs(archive: Path, into: Path) -> Path:
+    """Unpacks an archive written by archive_runs into `into`; returns its runs folder (into/runs)."""
+    with tarfile.open(archive) as tar:
+        tar.extractall(into, filter="data")
+    return into / "runs"
+
+
 def portable_meta(meta: dict) -> dict:
     """meta.json with relative paths: each invocation's interpreter as `python`, paths inside its working
     directory relative to it, the working directory itself as `.` (also for each resumed attempt)."""
@@ -184,8 +191,7 @@ def compact_figures(out: Path) -> int:
 def regenerate(out: Path) -> int:
     archive = out / "runs.tar.xz"
     with tempfile.TemporaryDirectory() as tmp:
-        with tarfile.open(archive) as tar:
-            tar.extractall(tmp, filter="data")
+        unpack_runs(archive, Path(tmp))
         command = [sys.executable, "-m", "analysis.report", str(Path(tmp) / "runs"), "--out", str(out),
                    f"--label={Path(tmp) / 'runs'}={archive}:runs"]
         print(f"$ {shown(command)}", flush=True)

@@ -15,7 +15,6 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import tarfile
 import tempfile
 import time
 from pathlib import Path
@@ -29,7 +28,7 @@ from analysis.table1 import bootstrap_setting_score, normalise, run_scores, sett
 from experiments import hopper_value_clip
 from experiments.chunks import DETAILS, SEEDS, STEPS, run_record, run_then_report
 from experiments.sweep import shown
-from experiments.table1_quick import archive_runs
+from experiments.table1_quick import archive_runs, unpack_runs
 
 RESULTS = Path("results/value_clip_row")
 OUT = Path("outputs/value_clip_row")
@@ -60,11 +59,8 @@ def run() -> int:
 def unclipped_runs(tmp: Path) -> RunFrames:
     """The 21 clip ε = 0.2 runs without the value clip, this experiment's and the Hopper ablation's, unpacked into tmp;
     labelled PPO_VALUE_UNCLIPPED (Figure 3 draws them as their own line)."""
-    folders = []
-    for name, archive in (("row", RESULTS / "runs.tar.xz"), ("hopper", hopper_value_clip.RESULTS / "runs.tar.xz")):
-        with tarfile.open(archive) as tar:
-            tar.extractall(tmp / name, filter="data")
-        folders.append(tmp / name)
+    folders = [unpack_runs(RESULTS / "runs.tar.xz", tmp / "row"),
+               unpack_runs(hopper_value_clip.RESULTS / "runs.tar.xz", tmp / "hopper")]
     return value_unclipped(scored(load_runs(*folders)))
 
 

@@ -219,3 +219,4 @@ def test_auto_asks_wandb_itself_whether_credentials_exist(tmp_path, key, expecte
     out = subprocess.run([sys.executable, "-c", "from ppo_bench.wandb_mirror import has_credentials; "
                           "print(has_credentials())"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert out.stdout.strip().splitlines()[-1] == expected, out.stderr[-2000:]
+    assert "wandb:" not in out.stderr, out.stderr[-2000:]  # silent: unsilent, login asks the server who the key is
